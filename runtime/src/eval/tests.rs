@@ -1,0 +1,178 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+use crate::graph::{ExportedPort, PortRef};
+use crate::ops::{filter_spec, FnOp};
+use crate::pixels::Image;
+use crate::value::PortSpec;
+
+static COUNTED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// A registry with the built-ins plus `test/count`, which counts its runs and adds
+/// `amount` to the red channel.
+fn registry() -> Registry {
+    let mut reg = Registry::builtin().clone();
+    reg.add(FnOp {
+        spec: filter_spec("test/count", "Counts runs", vec![PortSpec::number("amount", 0.0, -1.0, 1.0, "Red offset")]),
+        run: |inputs, _| {
+            COUNTED_RUNS.fetch_add(1, Ordering::SeqCst);
+            let (w, h, mut px) = crate::ops::linear_input(inputs)?;
+            for p in px.chunks_exact_mut(4) {
+                p[0] += inputs.f64("amount") as f32;
+            }
+            crate::ops::linear_output(w, h, px)
+        },
+    });
+    reg
+}
+
+/// in(nop) -> a(test/count) -> b(test/count) -> out(nop), plus a branch a -> c(count).
+fn chain() -> Graph {
+    let mut g = Graph::new();
+    for (id, c) in
+        [("in", "gegl/nop"), ("a", "test/count"), ("b", "test/count"), ("c", "test/count"), ("out", "gegl/nop")]
+    {
+        g.add_node(id, c);
+    }
+    for (s, t) in [("in", "a"), ("a", "b"), ("b", "out"), ("a", "c")] {
+        g.add_edge(PortRef::new(s, "output"), PortRef::new(t, "input"), Default::default());
+    }
+    g.inports.insert("input".into(), ExportedPort { node: "in".into(), port: "input".into(), ..Default::default() });
+    g.inports.insert("amount".into(), ExportedPort { node: "b".into(), port: "amount".into(), ..Default::default() });
+    g.outports
+        .insert("output".into(), ExportedPort { node: "out".into(), port: "output".into(), ..Default::default() });
+    g
+}
+
+fn input() -> Overrides {
+    let mut o = Overrides::new();
+    o.set("in", "input", Value::Image(Arc::new(Image::from_rgb8(2, 2, vec![0; 12]).unwrap())));
+    o
+}
+
+#[test]
+fn only_affected_nodes_recompute_after_a_change() {
+    let reg = registry();
+    let mut net = Network::new(chain(), &reg).unwrap();
+    let ctx = RunContext::default();
+    let mut o = input();
+    net.evaluate(&["out", "c"], &o, &ctx).unwrap();
+    assert_eq!(net.stats(), EvalStats { executed: 5, reused: 0 });
+
+    // Nothing changed: everything reused.
+    net.evaluate(&["out", "c"], &o, &ctx).unwrap();
+    assert_eq!(net.stats(), EvalStats { executed: 0, reused: 5 });
+
+    // A parameter of b: b and out run again; in, a and c are reused.
+    o.set("b", "amount", Value::Number(0.5));
+    net.evaluate(&["out", "c"], &o, &ctx).unwrap();
+    assert_eq!(net.stats(), EvalStats { executed: 2, reused: 3 });
+    let px = net.node_outputs("out").unwrap().get("output").unwrap().as_image().unwrap().to_linear_rgba();
+    assert!((px[0] - 0.5).abs() < 1e-6);
+
+    // An IIP edit through the graph: a changes, so a, b, c and out run.
+    let mut g = net.graph().clone();
+    g.add_iip(json!(0.25), PortRef::new("a", "amount"), Default::default());
+    net.set_graph(g).unwrap();
+    net.evaluate(&["out", "c"], &o, &ctx).unwrap();
+    assert_eq!(net.stats(), EvalStats { executed: 4, reused: 1 });
+}
+
+#[test]
+fn an_edge_change_recomputes_downstream_only() {
+    let reg = registry();
+    let mut net = Network::new(chain(), &reg).unwrap();
+    let ctx = RunContext::default();
+    let o = input();
+    net.evaluate(&["out"], &o, &ctx).unwrap();
+    let mut g = net.graph().clone();
+    // Route out from a instead of b.
+    g.remove_edge(&PortRef::new("b", "output"), &PortRef::new("out", "input"));
+    g.add_edge(PortRef::new("a", "output"), PortRef::new("out", "input"), Default::default());
+    net.set_graph(g).unwrap();
+    net.evaluate(&["out"], &o, &ctx).unwrap();
+    assert_eq!(net.stats(), EvalStats { executed: 1, reused: 2 });
+}
+
+#[test]
+fn run_once_evaluates_each_needed_node_once() {
+    let reg = registry();
+    let mut net = Network::new(chain(), &reg).unwrap();
+    let before = COUNTED_RUNS.load(Ordering::SeqCst);
+    let out = net.run_once(&["out"], &input(), &RunContext::default()).unwrap();
+    assert!(out[0].get("output").is_some());
+    // a and b run; c is not needed for out.
+    assert_eq!(net.stats().executed, 4);
+    assert!(COUNTED_RUNS.load(Ordering::SeqCst) - before >= 2);
+}
+
+#[test]
+fn compile_errors_are_precise() {
+    let reg = registry();
+    let mut g = chain();
+    g.add_node("x", "gegl/nope");
+    assert!(matches!(Network::new(g, &reg), Err(GraphError::UnknownComponent { .. })));
+
+    let mut g = chain();
+    g.add_edge(PortRef::new("a", "nothere"), PortRef::new("b", "input"), Default::default());
+    assert!(matches!(Network::new(g, &reg), Err(GraphError::UnknownPort { direction: "outport", .. })));
+
+    let mut g = chain();
+    g.add_iip(json!("purple"), PortRef::new("a", "amount"), Default::default());
+    assert!(matches!(Network::new(g, &reg), Err(GraphError::InvalidIip { .. })));
+
+    let mut g = chain();
+    g.add_edge(PortRef::new("out", "output"), PortRef::new("in", "input"), Default::default());
+    assert!(matches!(Network::new(g, &reg), Err(GraphError::Cycle(_))));
+
+    let mut g = chain();
+    g.add_node("r", "core/Repeat");
+    g.add_edge(PortRef::new("r", "out"), PortRef::new("a", "input"), Default::default());
+    assert!(Network::new(g, &reg).is_ok(), "message ports connect to anything");
+
+    let mut g = chain();
+    g.add_iip(json!(1), PortRef::new("a", "unknown-property"), Default::default());
+    let net = Network::new(g, &reg).unwrap();
+    assert_eq!(net.warnings().len(), 1);
+}
+
+#[test]
+fn cancellation_is_checked_between_nodes() {
+    let reg = registry();
+    let mut net = Network::new(chain(), &reg).unwrap();
+    let ctx = RunContext::default();
+    ctx.cancel.cancel();
+    assert!(matches!(net.run_once(&["out"], &input(), &ctx), Err(EvalError::Cancelled)));
+    let ctx =
+        RunContext { cancel: crate::ops::Cancel::with_deadline(std::time::Instant::now()), ..RunContext::default() };
+    assert!(matches!(net.run_once(&["out"], &input(), &ctx), Err(EvalError::DeadlineExceeded)));
+}
+
+#[test]
+fn run_graph_binds_parameters_and_resizes_the_input() {
+    let reg = registry();
+    let img = Arc::new(Image::from_rgb8(40, 20, vec![0; 40 * 20 * 3]).unwrap());
+    let run = |params: Vec<(&str, serde_json::Value)>| {
+        let input = GraphInput {
+            image: Some(img.clone()),
+            params: params.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        };
+        run_graph(&chain(), &reg, &input, &RunContext::default())
+    };
+    let out = run(vec![("amount", json!("0.5")), ("width", json!("10"))]).unwrap();
+    assert_eq!(out.image.dimensions(), (10, 5));
+    assert!((out.image.to_linear_rgba()[0] - 0.5).abs() < 1e-6);
+
+    match run(vec![("nope", json!("1"))]) {
+        Err(EvalError::UnknownParameter { name, valid }) => {
+            assert_eq!(name, "nope");
+            assert_eq!(valid, vec!["amount", "width", "height"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(run(vec![("amount", json!("lots"))]), Err(EvalError::InvalidParameter { .. })));
+    assert!(matches!(run(vec![("height", json!("x"))]), Err(EvalError::InvalidParameter { .. })));
+}

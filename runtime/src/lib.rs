@@ -1,0 +1,18 @@
+//! imgflo engine: the FBP graph model, the image component library, codecs and the
+//! evaluator. It knows nothing of HTTP, WebSocket or databases: the server and the
+//! protocol runtime are built on it (see ARCHITECTURE.md).
+
+pub mod codec;
+pub mod color;
+pub mod compare;
+pub mod eval;
+pub mod graph;
+pub mod ops;
+pub mod pixels;
+pub mod value;
+
+pub use color::Color;
+pub use graph::Graph;
+pub use ops::{Operation, Registry};
+pub use pixels::Image;
+pub use value::{PortSpec, PortType, Value};
