@@ -64,7 +64,10 @@ fn offset_table(radius: f64) -> Vec<(i32, i32)> {
         .map(|_| {
             let angle = rng.next_f64() * std::f64::consts::TAU;
             let dist = rng.next_f64() * radius;
-            ((dist * angle.cos()).round() as i32, (dist * angle.sin()).round() as i32)
+            (
+                (dist * angle.cos()).round() as i32,
+                (dist * angle.sin()).round() as i32,
+            )
         })
         .collect()
 }
@@ -90,7 +93,11 @@ fn encoded_rgb(img: &Image) -> (Vec<[f32; 3]>, Vec<f32>) {
         }
         Pixels::RgbaF32(v) => {
             for p in v.chunks_exact(4) {
-                rgb.push([linear_to_srgb(p[0]), linear_to_srgb(p[1]), linear_to_srgb(p[2])]);
+                rgb.push([
+                    linear_to_srgb(p[0]),
+                    linear_to_srgb(p[1]),
+                    linear_to_srgb(p[2]),
+                ]);
                 alpha.push(p[3]);
             }
         }
@@ -113,8 +120,7 @@ fn c2g(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
     let (rgb, alpha) = encoded_rgb(img);
     let table = offset_table(radius);
     let (wi, hi) = (w as i32, h as i32);
-    let q16: Vec<[u8; 4]> =
-        rgb.iter().map(|p| p.map(|v| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8)).map(|p| [p[0], p[1], p[2], 0]).collect();
+    let q16: Vec<[u16; 4]> = rgb.iter().map(|p| p.map(|v| (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16)).map(|p| [p[0], p[1], p[2], 0]).collect();
     let mut out = vec![0.0f32; w * h * 4];
     par_rows(&mut out, w, ctx, |y, row| {
         for (x, px) in row.chunks_exact_mut(4).enumerate() {
@@ -135,7 +141,7 @@ fn c2g(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
                         hi_env[c] = hi_env[c].max(q[c]);
                     }
                 }
-                let f = |a: [u8; 4]| [a[0] as f32 / 255.0, a[1] as f32 / 255.0, a[2] as f32 / 255.0];
+                let f = |a: [u16; 4]| [a[0] as f32 / 65535.0, a[1] as f32 / 65535.0, a[2] as f32 / 65535.0];
                 let nom = dist(pf, f(lo));
                 let den = nom + dist(f(hi_env), pf);
                 sum += if den > 0.0 { nom / den } else { 0.5 };
