@@ -62,11 +62,7 @@ fn parse_url(url: &str) -> Request {
     let spec = path.rsplit('/').next().unwrap();
     let (graph, ext) = spec.rsplit_once('.').unwrap_or((spec, "jpg"));
     let params = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    Request {
-        graph: graph.to_string(),
-        ext: ext.to_string(),
-        params,
-    }
+    Request { graph: graph.to_string(), ext: ext.to_string(), params }
 }
 
 fn run_case(fx: &Path, case: &Case) -> Result<Option<(f64, f64)>, String> {

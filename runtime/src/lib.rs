@@ -7,6 +7,7 @@ pub mod color;
 pub mod compare;
 pub mod eval;
 pub mod graph;
+pub mod info;
 pub mod ops;
 pub mod pixels;
 pub mod value;

@@ -1,8 +1,10 @@
 //! Command-line interface.
 
+mod app;
 mod check;
 mod compare;
 mod process;
+mod server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +29,12 @@ enum Command {
     },
     /// Compare two images by colour distance (CIE76 ΔE); fails over the tolerance.
     Compare(compare::Args),
+    /// Run the HTTP URL API.
+    Server(server::Args),
+    /// Run the service (for now the HTTP URL API; the live FBP runtime joins it later).
+    Serve(server::Args),
+    /// Manage applications (API keys and secrets) in the server's database.
+    App(app::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -43,5 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Process(args) => process::run(args),
         Command::Graphs { command: GraphsCommand::Check { dir } } => check::run(&dir),
         Command::Compare(args) => compare::run(args),
+        Command::App(args) => app::run(args),
+        Command::Server(args) | Command::Serve(args) => server::run(args),
     }
 }

@@ -42,7 +42,7 @@ pub fn register(reg: &mut Registry) {
             "Applies a color gradient, mapping the luminance of the input to the gradient's colours",
             params,
         ),
-        run: run,
+        run,
     });
 }
 

@@ -64,40 +64,36 @@ fn offset_table(radius: f64) -> Vec<(i32, i32)> {
         .map(|_| {
             let angle = rng.next_f64() * std::f64::consts::TAU;
             let dist = rng.next_f64() * radius;
-            (
-                (dist * angle.cos()).round() as i32,
-                (dist * angle.sin()).round() as i32,
-            )
+            ((dist * angle.cos()).round() as i32, (dist * angle.sin()).round() as i32)
         })
         .collect()
 }
 
-/// sRGB-encoded RGB of every pixel, and alpha.
-fn encoded_rgb(img: &Image) -> (Vec<[f32; 3]>, Vec<f32>) {
+/// sRGB-encoded RGB of every pixel as 16-bit integers (the fourth value is
+/// padding), and alpha. 8-bit values map exactly (`v * 257`); float values are
+/// clamped to 0..=1. Small pixels keep the random reads cache-friendly.
+fn encoded_rgb(img: &Image) -> (Vec<[u16; 4]>, Vec<f32>) {
     let n = img.pixel_count();
     let mut rgb = Vec::with_capacity(n);
     let mut alpha = Vec::with_capacity(n);
-    let unit = |v: u8| v as f32 / 255.0;
+    let wide = |v: u8| v as u16 * 257;
+    let quantise = |v: f32| (linear_to_srgb(v).clamp(0.0, 1.0) * 65535.0 + 0.5) as u16;
     match img.pixels() {
         Pixels::Rgb8(v) => {
             for p in v.chunks_exact(3) {
-                rgb.push([unit(p[0]), unit(p[1]), unit(p[2])]);
+                rgb.push([wide(p[0]), wide(p[1]), wide(p[2]), 0]);
                 alpha.push(1.0);
             }
         }
         Pixels::Rgba8(v) => {
             for p in v.chunks_exact(4) {
-                rgb.push([unit(p[0]), unit(p[1]), unit(p[2])]);
-                alpha.push(unit(p[3]));
+                rgb.push([wide(p[0]), wide(p[1]), wide(p[2]), 0]);
+                alpha.push(p[3] as f32 / 255.0);
             }
         }
         Pixels::RgbaF32(v) => {
             for p in v.chunks_exact(4) {
-                rgb.push([
-                    linear_to_srgb(p[0]),
-                    linear_to_srgb(p[1]),
-                    linear_to_srgb(p[2]),
-                ]);
+                rgb.push([quantise(p[0]), quantise(p[1]), quantise(p[2]), 0]);
                 alpha.push(p[3]);
             }
         }
@@ -105,10 +101,11 @@ fn encoded_rgb(img: &Image) -> (Vec<[f32; 3]>, Vec<f32>) {
     (rgb, alpha)
 }
 
+/// Euclidean RGB distance (in 16-bit steps: only ratios of distances are used).
 #[inline]
-fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
-    let (d0, d1, d2) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-    (d0 * d0 + d1 * d1 + d2 * d2).sqrt()
+fn dist(a: [u16; 4], b: [u16; 4]) -> f32 {
+    let d = |c: usize| a[c] as f32 - b[c] as f32;
+    (d(0) * d(0) + d(1) * d(1) + d(2) * d(2)).sqrt()
 }
 
 fn c2g(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
@@ -120,13 +117,11 @@ fn c2g(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
     let (rgb, alpha) = encoded_rgb(img);
     let table = offset_table(radius);
     let (wi, hi) = (w as i32, h as i32);
-    let q16: Vec<[u16; 4]> = rgb.iter().map(|p| p.map(|v| (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16)).map(|p| [p[0], p[1], p[2], 0]).collect();
     let mut out = vec![0.0f32; w * h * 4];
     par_rows(&mut out, w, ctx, |y, row| {
         for (x, px) in row.chunks_exact_mut(4).enumerate() {
             let i = y * w + x;
-            let p = q16[i];
-            let pf = rgb[i];
+            let p = rgb[i];
             let mut sum = 0.0f32;
             for it in 0..iterations {
                 let (mut lo, mut hi_env) = (p, p);
@@ -135,15 +130,14 @@ fn c2g(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
                     let (dx, dy) = table[(start + s) & TABLE_MASK];
                     let sx = (x as i32 + dx).clamp(0, wi - 1) as usize;
                     let sy = (y as i32 + dy).clamp(0, hi - 1) as usize;
-                    let q = q16[sy * w + sx];
+                    let q = rgb[sy * w + sx];
                     for c in 0..3 {
                         lo[c] = lo[c].min(q[c]);
                         hi_env[c] = hi_env[c].max(q[c]);
                     }
                 }
-                let f = |a: [u16; 4]| [a[0] as f32 / 65535.0, a[1] as f32 / 65535.0, a[2] as f32 / 65535.0];
-                let nom = dist(pf, f(lo));
-                let den = nom + dist(f(hi_env), pf);
+                let nom = dist(p, lo);
+                let den = nom + dist(hi_env, p);
                 sum += if den > 0.0 { nom / den } else { 0.5 };
             }
             let grey = srgb_to_linear(sum / iterations as f32);
@@ -240,21 +234,5 @@ mod tests {
         let a = run_linear("gegl/c2g", img.clone(), &params);
         let b = run_linear("gegl/c2g", img, &params);
         assert_eq!(a, b);
-    }
-}
-#[cfg(test)]
-mod tmp_bench {
-    use super::super::testutil::*;
-    #[test]
-    #[ignore]
-    fn tmp_bench_filters() {
-        let img = pattern(1920, 1080);
-        let mut best = f64::MAX;
-        for _ in 0..4 {
-            let t = std::time::Instant::now();
-            run("gegl/c2g", Some(img.clone()), &[]).unwrap();
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        eprintln!("c2g best: {best}");
     }
 }

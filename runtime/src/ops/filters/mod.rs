@@ -12,6 +12,8 @@ pub(crate) mod rng;
 mod unsharp_mask;
 mod vignette;
 
+use std::sync::{Mutex, PoisonError};
+
 use super::{OpError, Registry, RunContext};
 
 pub fn register(reg: &mut Registry) {
@@ -61,7 +63,7 @@ fn unpremultiply_px(px: &mut [f32]) {
 const PARALLEL_MIN_PIXELS: usize = 1 << 16;
 
 /// Calls `f(y, row)` for every row of an RGBA f32 buffer `width` pixels wide,
-/// splitting the rows between a few threads for large images and checking for
+/// sharing the rows between a few threads for large images and checking for
 /// cancellation before every row. `f` must only depend on `y` and shared data so
 /// the result does not depend on the split.
 fn par_rows<F>(out: &mut [f32], width: usize, ctx: &RunContext, f: F) -> Result<(), OpError>
@@ -85,19 +87,23 @@ where
         }
         return Ok(());
     }
-    let band = height.div_ceil(threads);
+    // Threads take the next row from a shared queue: rows being worked on at the
+    // same time are neighbours, which keeps the pixels they read in cache and
+    // balances uneven rows.
+    let rows = Mutex::new(out.chunks_exact_mut(row_len).enumerate());
     std::thread::scope(|s| {
-        let f = &f;
-        let handles: Vec<_> = out
-            .chunks_mut(band * row_len)
-            .enumerate()
-            .map(|(i, chunk)| {
+        let (f, rows) = (&f, &rows);
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
                 s.spawn(move || -> Result<(), OpError> {
-                    for (j, row) in chunk.chunks_exact_mut(row_len).enumerate() {
+                    loop {
+                        let next = rows.lock().unwrap_or_else(PoisonError::into_inner).next();
+                        let Some((y, row)) = next else {
+                            return Ok(());
+                        };
                         ctx.check()?;
-                        f(i * band + j, row);
+                        f(y, row);
                     }
-                    Ok(())
                 })
             })
             .collect();

@@ -1,0 +1,128 @@
+//! `imgflo server` / `imgflo serve`: the HTTP URL API on its embedded defaults.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use imgflo_server::auth::Authenticator;
+use imgflo_server::{Config, Server};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "IMGFLO_HOST", default_value = "0.0.0.0")]
+    host: IpAddr,
+    /// Port to listen on (0: any free port).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    port: u16,
+    /// Database (imgflo.db) and result cache (cache/) live here.
+    #[arg(long, env = "IMGFLO_DATA_DIR", default_value = "var")]
+    data_dir: PathBuf,
+    /// Graphs served by name (.json / .fbp), reloaded on change.
+    #[arg(long, env = "IMGFLO_GRAPHS_DIR", default_value = "graphs")]
+    graphs_dir: PathBuf,
+    /// Example inputs, served under /files/ and usable as `input=files/...`.
+    #[arg(long, env = "IMGFLO_FILES_DIR", default_value = "ui/files")]
+    files_dir: PathBuf,
+    /// Static files of the testing/debug page.
+    #[arg(long, env = "IMGFLO_UI_DIR", default_value = "ui")]
+    ui_dir: PathBuf,
+    /// Base of the Location URLs (default: http://<Host header>).
+    #[arg(long, env = "IMGFLO_BASE_URL")]
+    base_url: Option<String>,
+    /// Address ranges inputs may be fetched from despite the SSRF rules (CIDR, comma-separated).
+    #[arg(long, env = "IMGFLO_ALLOW_PRIVATE", value_delimiter = ',')]
+    allow_private: Vec<ipnet::IpNet>,
+    /// Requested width × height limit, in megapixels.
+    #[arg(long, env = "IMGFLO_SIZE_LIMIT", default_value_t = 25.0)]
+    size_limit: f64,
+    /// Largest input image, in megapixels (checked before decoding).
+    #[arg(long, env = "IMGFLO_MAX_INPUT_MP", default_value_t = 100.0)]
+    max_input_megapixels: f64,
+    /// Processing workers (default: one per core).
+    #[arg(long, env = "IMGFLO_WORKERS")]
+    workers: Option<usize>,
+    /// Jobs that may wait for a worker before requests get 503.
+    #[arg(long, env = "IMGFLO_QUEUE")]
+    queue: Option<usize>,
+    /// Longest a job may run, in seconds.
+    #[arg(long, env = "IMGFLO_DEADLINE", default_value_t = 30)]
+    deadline: u64,
+    /// Disk cache size cap, in megabytes (least recently used entries go first).
+    #[arg(long, env = "IMGFLO_CACHE_MAX_MB", default_value_t = 2048)]
+    cache_max_mb: u64,
+    /// Largest input download, in megabytes.
+    #[arg(long, env = "IMGFLO_MAX_DOWNLOAD_MB", default_value_t = 50)]
+    max_download_mb: u64,
+    /// How often the graphs directory is checked for changes, in milliseconds.
+    #[arg(long, env = "IMGFLO_GRAPH_POLL_MS", default_value_t = 1000)]
+    graph_poll_ms: u64,
+    /// A SQLite database path instead of <data-dir>/imgflo.db.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl Args {
+    fn config(self) -> Config {
+        let mut cfg = Config {
+            host: self.host,
+            port: self.port,
+            data_dir: self.data_dir,
+            graphs_dir: self.graphs_dir,
+            files_dir: self.files_dir,
+            ui_dir: self.ui_dir,
+            base_url: self.base_url,
+            ..Config::default()
+        };
+        cfg.fetch.allow = self.allow_private;
+        cfg.fetch.max_bytes = self.max_download_mb << 20;
+        cfg.size_limit_megapixels = self.size_limit;
+        cfg.max_input_pixels = (self.max_input_megapixels * 1e6) as u64;
+        if let Some(w) = self.workers {
+            cfg.workers = w.max(1);
+            cfg.queue_capacity = 64 * cfg.workers;
+        }
+        if let Some(q) = self.queue {
+            cfg.queue_capacity = q;
+        }
+        cfg.job_deadline = Duration::from_secs(self.deadline.max(1));
+        cfg.cache_max_bytes = self.cache_max_mb << 20;
+        cfg.database_url = self.database_url;
+        cfg.graph_poll = Duration::from_millis(self.graph_poll_ms.max(10));
+        cfg.env_apps = Authenticator::env_apps(|k| std::env::var(k).ok());
+        cfg
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cfg = args.config();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let server = Server::bind(cfg).await.context("cannot start the server")?;
+        let addr = server.local_addr();
+        println!("imgflo server listening on http://{addr}");
+        tracing::info!(%addr, "listening");
+        server.serve(shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
