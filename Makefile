@@ -14,3 +14,7 @@ test: deps
 lint: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# The service on its embedded defaults: ./var (SQLite + cache), graphs/, ui/files/.
+serve: build
+	./target/release/imgflo serve
