@@ -162,3 +162,45 @@ fn original_reference_cases() {
     assert!(failures.is_empty(), "reference cases failed:\n{}", failures.join("\n"));
     assert!(report.len() >= 8, "too few cases compared: {report:?}");
 }
+
+/// Correctness traps of the benchmark corpus (fixtures/bench/README.md).
+#[test]
+fn corpus_traps() {
+    let Some(fx) = fixtures() else {
+        println!("SKIPPED: ../shared/fixtures not found");
+        return;
+    };
+    let bench = fx.join("bench");
+    let read = |n: &str| std::fs::read(bench.join(n)).unwrap();
+    // EXIF orientation 6: shown upright, 2048 wide and 3088 tall; width 800 gives 800x1206.
+    let bytes = read("exif_orientation6.jpg");
+    let p = codec::probe(&bytes).unwrap();
+    assert_eq!((p.width, p.height), (2048, 3088));
+    let img = Arc::new(codec::decode(&bytes, &DecodeOptions::default()).unwrap().image);
+    assert_eq!(img.dimensions(), (2048, 3088));
+    let graph = file::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("graphs/passthrough.fbp")).unwrap();
+    let input = GraphInput {
+        image: Some(img),
+        params: vec![("width".into(), serde_json::json!("800"))],
+    };
+    let out = run_graph(&graph, Registry::builtin(), &input, &RunContext::default()).unwrap();
+    assert_eq!(out.image.dimensions(), (800, 1206));
+    // Progressive and baseline large.jpg hold the same pixels.
+    let a = codec::decode(&read("large.jpg"), &DecodeOptions::default()).unwrap().image;
+    let b = codec::decode(&read("large_progressive.jpg"), &DecodeOptions::default()).unwrap().image;
+    assert_eq!(compare(&a, &b).unwrap().max, 0.0);
+    // Shrink-on-load keeps at least the target size and the aspect ratio.
+    let opts = DecodeOptions {
+        target: Some((800, 600)),
+        ..DecodeOptions::default()
+    };
+    let small = codec::decode(&read("large.jpg"), &opts).unwrap();
+    assert_eq!((small.width, small.height), (4224, 3168));
+    assert_eq!(small.image.dimensions(), (1056, 792));
+    // Every corpus file decodes (animated GIF: first frame; CMYK; alpha; WebP).
+    for name in ["small.jpg", "medium.png", "medium.webp", "cmyk.jpg", "animated.gif", "alpha.png", "coffee.png"] {
+        let d = codec::decode(&read(name), &DecodeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(d.width > 0 && d.height > 0);
+    }
+    assert!(codec::decode(&read("alpha.png"), &DecodeOptions::default()).unwrap().image.has_alpha());
+}

@@ -183,3 +183,19 @@ async fn reference_cases_over_http() {
     }
     assert!(failures.is_empty(), "{failures:?}");
 }
+
+#[tokio::test]
+async fn sigterm_drains_running_work() {
+    let d = dirs();
+    let s = start(&d, &[]);
+    let url = s.url("/graph/desaturate.png?input=files/big.png&samples=2&grainsize=100");
+    let pending = tokio::spawn(async move { client().get(url).send().await.unwrap().status().as_u16() });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = s.child.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    assert_eq!(pending.await.unwrap(), 301, "the request in flight completes");
+    let mut s = s;
+    let status = tokio::task::spawn_blocking(move || s.child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+}

@@ -35,11 +35,11 @@ pub fn u8_to_linear_table() -> &'static [f32; 256] {
     })
 }
 
-const ENCODE_STEPS: usize = 1 << 16;
+const ENCODE_MAX: f32 = 65535.0;
 
-/// Linear float to 8-bit sRGB through a 65536-entry table (exact to the rounding of
-/// the 8-bit result for every input we produce: the table is finer than the 8-bit
-/// steps everywhere, including near black).
+/// Linear float to 8-bit sRGB through a 65536-entry table: one multiply, a clamp
+/// and a load per value, no branches (NaN saturates to index 0). The table step is
+/// finer than the 8-bit steps everywhere, including near black.
 pub struct Encoder {
     table: Vec<u8>,
 }
@@ -48,11 +48,8 @@ impl Encoder {
     pub fn get() -> &'static Encoder {
         static ENC: OnceLock<Encoder> = OnceLock::new();
         ENC.get_or_init(|| {
-            let table = (0..ENCODE_STEPS)
-                .map(|i| {
-                    let lin = (i as f32 + 0.5) / ENCODE_STEPS as f32;
-                    (linear_to_srgb(lin) * 255.0 + 0.5) as u8
-                })
+            let table = (0..=ENCODE_MAX as usize)
+                .map(|i| (linear_to_srgb(i as f32 / ENCODE_MAX) * 255.0 + 0.5) as u8)
                 .collect();
             Encoder { table }
         })
@@ -60,13 +57,9 @@ impl Encoder {
 
     #[inline]
     pub fn encode(&self, v: f32) -> u8 {
-        if v.is_nan() || v <= 0.0 {
-            return 0;
-        }
-        if v >= 1.0 {
-            return 255;
-        }
-        self.table[(v * ENCODE_STEPS as f32) as usize]
+        // clamp keeps NaN, and `as usize` turns NaN into 0.
+        let i = (v * ENCODE_MAX + 0.5).clamp(0.0, ENCODE_MAX) as usize;
+        self.table[i]
     }
 }
 
@@ -93,6 +86,16 @@ mod tests {
         for i in 0..=255u8 {
             assert_eq!(enc.encode(dec[i as usize]), i);
         }
+    }
+
+    #[test]
+    fn encoder_handles_out_of_range_values() {
+        let enc = Encoder::get();
+        assert_eq!(enc.encode(f32::NAN), 0);
+        assert_eq!(enc.encode(-3.0), 0);
+        assert_eq!(enc.encode(7.0), 255);
+        assert_eq!(enc.encode(f32::INFINITY), 255);
+        assert_eq!(enc.encode(srgb_to_linear(100.0 / 255.0)), 100);
     }
 
     #[test]
