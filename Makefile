@@ -7,9 +7,13 @@ deps:
 build: deps
 	cargo build --release
 
-# Every test: unit, integration, the original's reference cases (when ../shared exists).
+# Every test: unit and integration (the original's reference cases run when
+# ../shared exists), the FBP protocol conformance suite (fbp-test, npm) and the
+# browser tests of the debug page (Chromium; installed when missing).
 test: deps
 	cargo test --workspace
+	bash tests/fbp-protocol/run.sh
+	bash tests/ui/run.sh
 
 lint: deps
 	cargo fmt --all -- --check

@@ -92,7 +92,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # 1000 connections on each side, plus the server's files.
-if (($(ulimit -n) < 8192)); then
+if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < 8192)); then
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 8192 2>/dev/null || true
 fi
 NOFILE=$(ulimit -n)
@@ -185,6 +185,17 @@ cpu_ticks() { # pid: user+system clock ticks of the process and its children (ng
     done
     echo "$total"
 }
+wait_idle() { # until the server has no job queued or running (60 s at most)
+    local m
+    for _ in $(seq 600); do
+        m=$(curl -s --max-time 5 "$BASE/metrics" || true)
+        if grep -q '^imgflo_jobs_in_flight 0$' <<<"$m" && grep -q '^imgflo_queue_depth 0$' <<<"$m"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "bench/http: warning: the server still has jobs after 60 s" >&2
+}
 RUN_NO=0
 # run_wrk SECTION TARGET PID URL CONCURRENCY SECONDS TIMEOUT SCRIPT [script args...]
 run_wrk() {
@@ -196,19 +207,25 @@ run_wrk() {
     printf '%-28s c=%-5s %ss ... ' "$target" "$c" "$secs" >&2
     if [[ $pid == "$SERVER_PID" ]]; then curl -s --max-time 10 "$BASE/metrics" >"$WORK/metrics/$id.before"; fi
     cpu0=$(cpu_ticks "$pid")
-    wrk -t"$threads" -c"$c" -d"${secs}s" --timeout "${timeout}s" -s "$script" "$url" -- "$@" \
+    WRK_CONNECTIONS=$c wrk -t"$threads" -c"$c" -d"${secs}s" --timeout "${timeout}s" -s "$script" "$url" -- "$@" \
         >"$WORK/wrk/$id.txt" 2>&1 || echo "wrk failed: $(tail -1 "$WORK/wrk/$id.txt")" >&2
+    if [[ $pid == "$SERVER_PID" ]]; then
+        # Jobs still running when wrk stopped finish first, so that they count in this run's
+        # server figures and take no CPU from the next run.
+        wait_idle
+        curl -s --max-time 10 "$BASE/metrics" >"$WORK/metrics/$id.after"
+    fi
     cpu1=$(cpu_ticks "$pid")
-    if [[ $pid == "$SERVER_PID" ]]; then curl -s --max-time 10 "$BASE/metrics" >"$WORK/metrics/$id.after"; fi
     local stats
     stats=$(grep '^WRKSTATS ' "$WORK/wrk/$id.txt" | head -1 || true)
     printf 'id=%s section=%s target=%s c=%s threads=%s secs=%s cpu_ticks=%s %s\n' \
         "$id" "$section" "$target" "$c" "$threads" "$secs" "$((cpu1 - cpu0))" "${stats#WRKSTATS }" >>"$WORK/runs.txt"
-    awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(requests|status|mean_us|p99_us)=/) printf "%s ", $i; print ""}' \
+    awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(requests|status|timeout|mean_us|p99_us|c_p99_us)=/) printf "%s ", $i; print ""}' \
         <<<"$stats" >&2
     sleep 1
 }
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "cached hits and nginx, ${DURATION}s per run (imgflo and nginx interleaved per concurrency)"
 : >"$WORK/runs.txt"
 for c in $CACHED_CONC; do
@@ -238,6 +255,11 @@ sed -e 's/\x1b\[[0-9;]*m//g' "$WORK/server.err" >"$WORK/server.log"
     echo "nginx=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
     echo "nginx_workers=$NGINX_WORKERS"
     echo "nofile=$NOFILE"
+    echo "load_start=$LOAD_START"
+    echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "log_level=${IMGFLO_LOG:-unset}"
+    echo "log_lines=$(wc -l <"$WORK/server.log")"
+    echo "log_bytes=$(stat -c %s "$WORK/server.err")"
     echo "duration=$DURATION"
     echo "proc_duration=$PROC_DURATION"
     echo "hot_bytes=$HOT_BYTES"

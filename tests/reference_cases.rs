@@ -179,10 +179,7 @@ fn corpus_traps() {
     let img = Arc::new(codec::decode(&bytes, &DecodeOptions::default()).unwrap().image);
     assert_eq!(img.dimensions(), (2048, 3088));
     let graph = file::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("graphs/passthrough.fbp")).unwrap();
-    let input = GraphInput {
-        image: Some(img),
-        params: vec![("width".into(), serde_json::json!("800"))],
-    };
+    let input = GraphInput { image: Some(img), params: vec![("width".into(), serde_json::json!("800"))] };
     let out = run_graph(&graph, Registry::builtin(), &input, &RunContext::default()).unwrap();
     assert_eq!(out.image.dimensions(), (800, 1206));
     // Progressive and baseline large.jpg hold the same pixels.
@@ -190,10 +187,7 @@ fn corpus_traps() {
     let b = codec::decode(&read("large_progressive.jpg"), &DecodeOptions::default()).unwrap().image;
     assert_eq!(compare(&a, &b).unwrap().max, 0.0);
     // Shrink-on-load keeps at least the target size and the aspect ratio.
-    let opts = DecodeOptions {
-        target: Some((800, 600)),
-        ..DecodeOptions::default()
-    };
+    let opts = DecodeOptions { target: Some((800, 600)), ..DecodeOptions::default() };
     let small = codec::decode(&read("large.jpg"), &opts).unwrap();
     assert_eq!((small.width, small.height), (4224, 3168));
     assert_eq!(small.image.dimensions(), (1056, 792));

@@ -56,6 +56,7 @@ async fn processes_then_serves_from_cache() {
     let path = "/graph/crop.png?input=files/grid.png&x=10&y=20&cropwidth=30&cropheight=40";
     let r = get(&s.server, path).await;
     assert_eq!(r.status(), 301);
+    assert_eq!(r.headers()["x-imgflo-cache"], "miss");
     let loc = location(&r);
     assert!(loc.contains("/cache/") && loc.ends_with(".png"), "{loc}");
     let img = client().get(&loc).send().await.unwrap();
@@ -77,7 +78,14 @@ async fn processes_then_serves_from_cache() {
     let hits = metric(&s.server, "imgflo_cache_requests_total{outcome=\"hit\"}").await;
     let r = get(&s.server, "/graph/crop.png?cropheight=40&y=20&input=files%2Fgrid.png&cropwidth=30&x=10").await;
     assert_eq!((r.status().as_u16(), location(&r)), (301, loc.clone()));
+    assert_eq!(r.headers()["x-imgflo-cache"], "hit");
     assert_eq!(metric(&s.server, "imgflo_cache_requests_total{outcome=\"hit\"}").await, hits + 1.0);
+
+    // Pages that cannot see redirects ask for JSON.
+    let r = client().get(s.server.url(path)).header("accept", "application/json").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((body["location"].as_str().unwrap(), body["cache"].as_str().unwrap()), (loc.as_str(), "hit"));
 
     // No extension: JPEG; .jpeg is the same entry as .jpg.
     let a = location(&get(&s.server, "/graph/crop?input=files/grid.png").await);
@@ -178,6 +186,9 @@ async fn graphs_listing() {
     assert_eq!(g["abyss-policy"]["metadata"]["values"], serde_json::json!(["none", "clamp", "black", "white"]));
     assert_eq!(g["width"]["metadata"]["type"], "int");
     assert!(!graphs.contains_key("imgflo-server"));
+    for name in ["crop", "gradientmap", "gaussianblur", "noop"] {
+        assert!(graphs[name]["properties"]["description"].is_string(), "{name} has a description");
+    }
 }
 
 #[tokio::test]
@@ -400,6 +411,10 @@ async fn version_health_and_metrics() {
     assert!(v["version"].is_string());
     assert_eq!(get(&s.server, "/healthz").await.status(), 200);
     assert_eq!(get(&s.server, "/readyz").await.status(), 200);
+    let files: Value = get(&s.server, "/files/").await.json().await.unwrap();
+    assert_eq!(files, serde_json::json!(["grid.png"]));
+    let rt: Value = get(&s.server, "/runtime").await.json().await.unwrap();
+    assert_eq!(rt["running"], false);
     get(&s.server, "/nope").await;
     let text = get(&s.server, "/metrics").await.text().await.unwrap();
     assert!(text.contains("imgflo_http_requests_total{route=\"other\",status=\"404\"} 1"), "{text}");

@@ -63,18 +63,29 @@ pub async fn handle(state: Arc<State>, req: Request<hyper::body::Incoming>) -> H
     let query = req.uri().query().unwrap_or("").to_string();
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|h| h.to_str().ok()).map(str::to_string);
+    let wants_json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("application/json")));
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let head = method == Method::HEAD;
     let (route, cache, result) = match (segments.first().copied(), &method) {
         (Some("graph"), &Method::GET | &Method::HEAD | &Method::POST) => {
             let post = method == Method::POST;
-            let (cache, r) = graph(&state, &segments[1..], &query, post, host.as_deref()).await;
+            let (cache, r) = graph(&state, &segments[1..], &query, post, host.as_deref(), wants_json).await;
             ("graph", cache, r)
         }
         (Some("cache"), &Method::GET | &Method::HEAD) if segments.len() == 2 => {
             ("cache", None, cache_file(&state, segments[1], if_none_match.as_deref()).await)
         }
         (Some("graphs"), &Method::GET | &Method::HEAD) if segments.len() == 1 => ("graphs", None, Ok(graphs(&state))),
+        (Some("files"), &Method::GET | &Method::HEAD) if path == "/files/" || path == "/files" => {
+            ("files", None, Ok(file_list(&state).await))
+        }
+        (Some("runtime"), &Method::GET | &Method::HEAD) if segments.len() == 1 => {
+            ("runtime", None, Ok(json_response(200, &json!({"running": false}))))
+        }
         (Some("files"), &Method::GET | &Method::HEAD) => {
             ("files", None, files(&state, &path["/files/".len().min(path.len())..]).await)
         }
@@ -88,7 +99,10 @@ pub async fn handle(state: Arc<State>, req: Request<hyper::body::Incoming>) -> H
         }
         (Some("") | Some("debug") | Some("index.html"), &Method::GET | &Method::HEAD) => ("ui", None, ui(&state).await),
         (
-            Some("graph" | "cache" | "graphs" | "files" | "version" | "healthz" | "readyz" | "metrics" | "" | "debug"),
+            Some(
+                "graph" | "cache" | "graphs" | "files" | "runtime" | "version" | "healthz" | "readyz" | "metrics" | ""
+                | "debug",
+            ),
             _,
         ) => ("other", None, Err(ApiError::MethodNotAllowed(method.to_string()))),
         _ => ("other", None, Err(ApiError::NotFound(format!("no such route: {path}")))),
@@ -114,6 +128,7 @@ async fn graph(
     query: &str,
     post: bool,
     host: Option<&str>,
+    wants_json: bool,
 ) -> (Option<&'static str>, Result<Response<Body>, ApiError>) {
     let url = match request::parse(segments, query) {
         Ok(u) => u,
@@ -139,7 +154,18 @@ async fn graph(
     let base = base_url(state, host);
     match process::resolve(state, &url, 0, post).await {
         Ok(Outcome::Ready { key, hit }) => {
-            (Some(if hit { "hit" } else { "miss" }), Ok(redirect(301, &format!("{base}/cache/{}", key.as_str()))))
+            let outcome = if hit { "hit" } else { "miss" };
+            let location = format!("{base}/cache/{}", key.as_str());
+            let mut r = if wants_json && !post {
+                // For pages that cannot see a redirect: the same answer as JSON.
+                let mut r = json_response(200, &json!({"location": location, "cache": outcome}));
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            } else {
+                redirect(301, &location)
+            };
+            r.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+            (Some(outcome), Ok(r))
         }
         Ok(Outcome::Accepted { key }) => (Some("queued"), Ok(redirect(202, &format!("{base}/cache/{}", key.as_str())))),
         Err(e) => (None, Err(e)),
@@ -182,6 +208,23 @@ async fn files(state: &State, rel: &str) -> Result<Response<Body>, ApiError> {
     let data = tokio::fs::read(&path).await.map_err(|_| ApiError::NotFound(format!("no such file: {rel}")))?;
     let ct = imgflo_runtime::codec::sniff(&data).map(|f| f.mime()).unwrap_or_else(|| content_type_for(&rel));
     Ok(response(200, Some(ct), Bytes::from(data)))
+}
+
+/// The example inputs (regular files at the top of the files directory), by name.
+async fn file_list(state: &State) -> Response<Body> {
+    let mut names = Vec::new();
+    if let Ok(mut dir) = tokio::fs::read_dir(&state.cfg.files_dir).await {
+        while let Ok(Some(entry)) = dir.next_entry().await {
+            let is_file = entry.file_type().await.is_ok_and(|t| t.is_file());
+            if let (true, Some(name)) = (is_file, entry.file_name().to_str()) {
+                if !name.starts_with('.') {
+                    names.push(name.to_string());
+                }
+            }
+        }
+    }
+    names.sort();
+    json_response(200, &json!(names))
 }
 
 fn content_type_for(name: &str) -> &'static str {

@@ -137,6 +137,9 @@ impl Server {
                             if let Ok(v) = hyper::header::HeaderValue::from_str(&id.to_string()) {
                                 response.headers_mut().insert("x-request-id", v);
                             }
+                            if let Some(outcome) = handled.cache {
+                                response.headers_mut().insert("x-imgflo-cache", hyper::header::HeaderValue::from_static(outcome));
+                            }
                             Ok::<_, std::convert::Infallible>(response)
                         }
                         .instrument(span)

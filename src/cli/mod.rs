@@ -4,6 +4,7 @@ mod app;
 mod check;
 mod compare;
 mod process;
+mod runtime;
 mod server;
 
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ enum Command {
     Server(server::Args),
     /// Run the service (for now the HTTP URL API; the live FBP runtime joins it later).
     Serve(server::Args),
+    /// Run the live FBP runtime (fbp-protocol over WebSocket) for Flowhub.
+    Runtime(runtime::Args),
     /// Manage applications (API keys and secrets) in the server's database.
     App(app::Args),
 }
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Graphs { command: GraphsCommand::Check { dir } } => check::run(&dir),
         Command::Compare(args) => compare::run(args),
         Command::App(args) => app::run(args),
+        Command::Runtime(args) => runtime::run(args),
         Command::Server(args) | Command::Serve(args) => server::run(args),
     }
 }

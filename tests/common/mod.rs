@@ -70,6 +70,9 @@ impl ServerProc {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        if std::env::var_os("IMGFLO_LOG").is_none() {
+            cmd.env("IMGFLO_LOG", "warn");
+        }
         cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("imgflo binary starts");
         let stdout = child.stdout.take().unwrap();

@@ -1,0 +1,277 @@
+//! The shared runtime state and the per-connection state machine.
+//!
+//! A [`Session`] takes a client message and produces the messages it causes: direct
+//! replies go to the requester only; graph edits and network events go to every
+//! authorised connection. All of it happens under one lock, so each connection's
+//! queue sees events in the order they happened. Nothing here needs a socket: the
+//! tests drive sessions with plain calls and read their queues.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use imgflo_runtime::{Graph, Registry};
+use tokio::sync::mpsc;
+
+use crate::messages::{Message, Request};
+use crate::network::NetworkState;
+
+/// Protocol version reported in `runtime:runtime`.
+pub const PROTOCOL_VERSION: &str = "0.7";
+
+/// Everything this runtime can do.
+pub const CAPABILITIES: [&str; 8] = [
+    "protocol:runtime",
+    "protocol:graph",
+    "protocol:component",
+    "protocol:network",
+    "network:status",
+    "network:data",
+    "network:control",
+    "component:getsource",
+];
+
+/// Who this runtime is.
+#[derive(Clone, Debug)]
+pub struct RuntimeInfo {
+    /// UUID, stable across restarts.
+    pub id: String,
+    pub label: String,
+    /// When set, only clients presenting it may do more than `getruntime`.
+    pub secret: Option<String>,
+}
+
+/// A loaded graph and its live network.
+#[derive(Debug, Default)]
+pub struct GraphEntry {
+    pub graph: Graph,
+    pub network: NetworkState,
+}
+
+/// State shared by every connection.
+#[derive(Default)]
+pub struct State {
+    pub graphs: BTreeMap<String, GraphEntry>,
+    /// The project's main graph (`runtime:runtime.graph`).
+    pub main: Option<String>,
+    clients: HashMap<u64, Client>,
+    next_client: u64,
+}
+
+struct Client {
+    tx: Option<mpsc::Sender<Message>>,
+    authorized: bool,
+}
+
+/// The runtime: identity, component library and shared state.
+pub struct Runtime {
+    pub info: RuntimeInfo,
+    pub registry: &'static Registry,
+    state: Mutex<State>,
+}
+
+impl Runtime {
+    pub fn new(info: RuntimeInfo, registry: &'static Registry) -> Arc<Runtime> {
+        Arc::new(Runtime { info, registry, state: Mutex::new(State::default()) })
+    }
+
+    /// Adds a graph (e.g. one loaded from the graphs directory).
+    pub fn insert_graph(&self, id: &str, graph: Graph) {
+        self.lock().graphs.insert(id.to_string(), GraphEntry { graph, network: NetworkState::default() });
+    }
+
+    pub fn set_main_graph(&self, id: Option<String>) {
+        self.lock().main = id;
+    }
+
+    pub fn graph_ids(&self) -> Vec<String> {
+        self.lock().graphs.keys().cloned().collect()
+    }
+
+    /// A copy of a graph as it is now.
+    pub fn graph(&self, id: &str) -> Option<Graph> {
+        self.lock().graphs.get(id).map(|e| e.graph.clone())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn clients(&self) -> usize {
+        self.lock().clients.len()
+    }
+}
+
+/// Who gets a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// The requester only (with `responseTo`).
+    Reply,
+    /// Everyone; the requester's copy carries `responseTo`.
+    Echo,
+    /// Everyone, as an event.
+    Event,
+}
+
+/// What a handler works with.
+pub(crate) struct Ctx<'a> {
+    pub state: &'a mut State,
+    pub info: &'a RuntimeInfo,
+    pub registry: &'static Registry,
+    pub capabilities: Vec<&'static str>,
+    pub out: Vec<(Target, Message)>,
+}
+
+impl Ctx<'_> {
+    pub fn reply(&mut self, protocol: &str, command: &str, payload: serde_json::Value) {
+        self.out.push((Target::Reply, Message::new(protocol, command, payload)));
+    }
+    pub fn echo(&mut self, protocol: &str, command: &str, payload: serde_json::Value) {
+        self.out.push((Target::Echo, Message::new(protocol, command, payload)));
+    }
+    pub fn event(&mut self, protocol: &str, command: &str, payload: serde_json::Value) {
+        self.out.push((Target::Event, Message::new(protocol, command, payload)));
+    }
+}
+
+/// The result of a handler: `Err(message)` becomes `<protocol>:error`.
+pub(crate) type Handled = Result<(), String>;
+
+/// One client connection.
+pub struct Session {
+    runtime: Arc<Runtime>,
+    id: u64,
+}
+
+impl Session {
+    /// Registers a connection whose outgoing queue holds `capacity` messages. A
+    /// client that lets its queue fill up is disconnected (its receiver closes).
+    pub fn connect(runtime: Arc<Runtime>, capacity: usize) -> (Session, mpsc::Receiver<Message>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let mut state = runtime.lock();
+        let id = state.next_client;
+        state.next_client += 1;
+        let authorized = runtime.info.secret.is_none();
+        state.clients.insert(id, Client { tx: Some(tx), authorized });
+        drop(state);
+        (Session { runtime, id }, rx)
+    }
+
+    /// Handles one text frame. Returns the messages sent to this client (they have
+    /// also been queued, together with the broadcasts to the other clients).
+    pub fn handle_text(&mut self, text: &str) -> Vec<Message> {
+        match Request::parse(text) {
+            Ok(req) => self.handle(req),
+            Err(e) => {
+                tracing::debug!(error = %e, "bad message");
+                let mut state = self.runtime.lock();
+                let msg = e.reply();
+                self.dispatch(&mut state, vec![(Target::Reply, msg)], None)
+            }
+        }
+    }
+
+    /// Sends a message to this client only (e.g. an error about the transport).
+    pub fn send(&mut self, msg: Message) {
+        let runtime = self.runtime.clone();
+        let mut state = runtime.lock();
+        self.dispatch(&mut state, vec![(Target::Reply, msg)], None);
+    }
+
+    /// Handles one parsed message; see [`Session::handle_text`].
+    pub fn handle(&mut self, req: Request) -> Vec<Message> {
+        let runtime = self.runtime.clone();
+        let mut state = runtime.lock();
+        let capabilities = self.capabilities_for(&req);
+        if !capabilities.is_empty() {
+            if let Some(c) = state.clients.get_mut(&self.id) {
+                c.authorized = true;
+            }
+        }
+        let request_id = req.request_id.clone();
+        let mut ctx =
+            Ctx { state: &mut state, info: &runtime.info, registry: runtime.registry, capabilities, out: vec![] };
+        let result = match crate::runtime::permission(&req, &ctx.capabilities) {
+            Err(e) => Err(e),
+            Ok(()) => match req.protocol.as_str() {
+                "runtime" => crate::runtime::handle(&mut ctx, &req),
+                "graph" => crate::graph::handle(&mut ctx, &req),
+                "component" => crate::component::handle(&mut ctx, &req),
+                "network" => crate::network::handle(&mut ctx, &req),
+                _ => Err(format!("{} is not supported by this runtime", req.topic())),
+            },
+        };
+        let mut out = ctx.out;
+        if let Err(message) = result {
+            tracing::debug!(topic = %req.topic(), %message, "request failed");
+            out.push((Target::Reply, Message::error(&req.protocol, &message)));
+        }
+        self.dispatch(&mut state, out, request_id)
+    }
+
+    /// What this message's secret allows.
+    fn capabilities_for(&self, req: &Request) -> Vec<&'static str> {
+        match &self.runtime.info.secret {
+            None => CAPABILITIES.to_vec(),
+            Some(s) if req.secret.as_deref().is_some_and(|given| constant_time_eq(given, s)) => CAPABILITIES.to_vec(),
+            Some(_) => vec![],
+        }
+    }
+
+    fn dispatch(&self, state: &mut State, out: Vec<(Target, Message)>, request_id: Option<String>) -> Vec<Message> {
+        let mut mine = Vec::new();
+        let mut dead = Vec::new();
+        for (target, msg) in out {
+            if target != Target::Reply {
+                for (&id, client) in state.clients.iter_mut() {
+                    if id != self.id && client.authorized && !push(client, msg.clone()) {
+                        dead.push(id);
+                    }
+                }
+            }
+            let mut msg = msg;
+            if target != Target::Event && msg.may_respond() {
+                msg.response_to.clone_from(&request_id);
+            }
+            mine.push(msg);
+        }
+        if let Some(me) = state.clients.get_mut(&self.id) {
+            for msg in &mine {
+                if !push(me, msg.clone()) {
+                    dead.push(self.id);
+                    break;
+                }
+            }
+        }
+        for id in dead {
+            if let Some(c) = state.clients.get_mut(&id) {
+                if c.tx.take().is_some() {
+                    tracing::warn!(client = id, "outgoing queue full: disconnecting the client");
+                }
+            }
+        }
+        mine
+    }
+}
+
+/// Queues a message; false when the queue is full (the client is too slow).
+fn push(client: &mut Client, msg: Message) -> bool {
+    match &client.tx {
+        Some(tx) => match tx.try_send(msg) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => false,
+        },
+        None => true,
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.runtime.lock().clients.remove(&self.id);
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
