@@ -15,6 +15,7 @@
 #   IMGFLO_HTTP_PROC_CONCURRENCY   processing concurrencies (default "1 2 4 16")
 #   IMGFLO_HTTP_NGINX_WORKERS      nginx worker_processes (default auto)
 #   IMGFLO_HTTP_RESULTS            where the report goes (default bench/http-results.md)
+#   IMGFLO_LOG                     passed to the server as is (unset: the binary's default level)
 # It installs what it lacks (apt): wrk, nginx-light (or nginx), curl, python3.
 # All load goes to 127.0.0.1; wrk, imgflo and nginx share the machine's cores.
 set -euo pipefail
