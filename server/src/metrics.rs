@@ -83,7 +83,7 @@ impl Metrics {
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}", v.load(Ordering::Relaxed));
         }
-        out.push_str("# HELP imgflo_processing_seconds Time to fetch, decode, run and encode, by graph.\n");
+        out.push_str("# HELP imgflo_processing_seconds Job time by graph: input read, wait for a worker, decode, run, encode, cache write.\n");
         out.push_str("# TYPE imgflo_processing_seconds histogram\n");
         for (graph, h) in self.durations.lock().expect("metrics lock").iter() {
             for (i, b) in BUCKETS.iter().enumerate() {
