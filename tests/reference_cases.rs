@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use imgflo_runtime::codec::{self, DecodeOptions, EncodeOptions, OutputFormat};
 use imgflo_runtime::compare::compare;
-use imgflo_runtime::eval::{run_graph, GraphInput};
+use imgflo_runtime::eval::{decode_input, run_graph, GraphInput};
 use imgflo_runtime::graph::file;
-use imgflo_runtime::ops::resize::keepaspect_size;
 use imgflo_runtime::ops::RunContext;
 use imgflo_runtime::Registry;
 
@@ -96,17 +95,9 @@ fn run_case(fx: &Path, case: &Case) -> Result<Option<(f64, f64)>, String> {
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
     let image = match input_bytes {
-        Some(bytes) => {
-            let probe = codec::probe(&bytes).map_err(|e| e.to_string())?;
-            let num = |n: &str| {
-                req.params.iter().find(|(k, _)| k == n).and_then(|(_, v)| v.parse::<f64>().ok()).unwrap_or(-1.0)
-            };
-            let opts = DecodeOptions {
-                target: keepaspect_size((probe.width, probe.height), num("width"), num("height")),
-                ..DecodeOptions::default()
-            };
-            Some(Arc::new(codec::decode(&bytes, &opts).map_err(|e| e.to_string())?.image))
-        }
+        Some(bytes) => Some(Arc::new(
+            decode_input(&bytes, &params, DecodeOptions::default().max_pixels).map_err(|e| e.to_string())?,
+        )),
         None => None,
     };
     let out = run_graph(&graph, Registry::builtin(), &GraphInput { image, params }, &RunContext::default())

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use imgflo_runtime::codec::{self, CodecError, DecodeOptions, EncodeOptions, OutputFormat};
+use imgflo_runtime::codec::{self, CodecError, EncodeOptions, OutputFormat};
 use imgflo_runtime::eval::{self, EvalError, GraphInput};
 use imgflo_runtime::ops::{Cancel, Limits, OpError, RunContext};
 use serde_json::{json, Value};
@@ -226,26 +226,13 @@ fn render(state: &State, graph: &StoredGraph, url: &ProcessingUrl, input: Option
     let deadline = Instant::now() + state.cfg.job_deadline;
     let input_name = url.input.clone().unwrap_or_default();
     let image_err = |e: CodecError| ApiError::InputImage { input: input_name.clone(), reason: e.to_string() };
+    let params: Vec<(String, Value)> = url.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     let image = match input {
         Some(bytes) => {
-            let probe = codec::probe(&bytes).map_err(image_err)?;
-            let num = |n: &str| {
-                url.params.iter().find(|(k, _)| k == n).and_then(|(_, v)| v.trim().parse::<f64>().ok()).unwrap_or(-1.0)
-            };
-            let opts = DecodeOptions {
-                max_pixels: state.cfg.max_input_pixels,
-                target: imgflo_runtime::ops::resize::keepaspect_size(
-                    (probe.width, probe.height),
-                    num("width"),
-                    num("height"),
-                ),
-                auto_orient: true,
-            };
-            Some(Arc::new(codec::decode(&bytes, &opts).map_err(image_err)?.image))
+            Some(Arc::new(eval::decode_input(&bytes, &params, state.cfg.max_input_pixels).map_err(image_err)?))
         }
         None => None,
     };
-    let params = url.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     let ctx = RunContext {
         cancel: Cancel::with_deadline(deadline),
         limits: Limits { max_pixels: state.cfg.max_input_pixels },

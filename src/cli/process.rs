@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use imgflo_runtime::codec::{self, DecodeOptions, EncodeOptions, OutputFormat};
-use imgflo_runtime::eval::{run_graph, GraphInput};
+use imgflo_runtime::eval::{decode_input, run_graph, GraphInput};
 use imgflo_runtime::graph::file;
 use imgflo_runtime::ops::RunContext;
 use imgflo_runtime::{Graph, Registry};
@@ -74,23 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("unsupported output format {ext:?} (jpg, jpeg, png, webp, gif)"))?;
 
     let image = match input_bytes {
-        Some(bytes) => {
-            let probe = codec::probe(&bytes)?;
-            let size = |name: &str| {
-                params
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .and_then(|(_, v)| v.as_str()?.trim().parse::<f64>().ok())
-                    .unwrap_or(-1.0)
-            };
-            let target = imgflo_runtime::ops::resize::keepaspect_size(
-                (probe.width, probe.height),
-                size("width"),
-                size("height"),
-            );
-            let opts = DecodeOptions { target, ..DecodeOptions::default() };
-            Some(Arc::new(codec::decode(&bytes, &opts)?.image))
-        }
+        Some(bytes) => Some(Arc::new(decode_input(&bytes, &params, DecodeOptions::default().max_pixels)?)),
         None => None,
     };
     let input = GraphInput { image, params };

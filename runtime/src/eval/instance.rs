@@ -91,6 +91,33 @@ pub fn bind_params(
     Ok((overrides, resize))
 }
 
+/// Decodes a request's input image: the header is probed first (an image over
+/// `max_pixels` is refused before decoding), and when `width`/`height` will resize it,
+/// JPEGs are decoded at the smallest DCT scale that still covers that size.
+pub fn decode_input(
+    bytes: &[u8],
+    params: &[(String, Json)],
+    max_pixels: u64,
+) -> Result<Image, crate::codec::CodecError> {
+    let probe = crate::codec::probe(bytes)?;
+    let size = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| match v {
+                Json::String(s) => s.trim().parse::<f64>().ok(),
+                other => other.as_f64(),
+            })
+            .unwrap_or(-1.0)
+    };
+    let opts = crate::codec::DecodeOptions {
+        max_pixels,
+        target: crate::ops::resize::keepaspect_size((probe.width, probe.height), size("width"), size("height")),
+        auto_orient: true,
+    };
+    Ok(crate::codec::decode(bytes, &opts)?.image)
+}
+
 /// Runs `graph` once on `input`, returning the image on its `output` outport.
 pub fn run_graph(
     graph: &Graph,

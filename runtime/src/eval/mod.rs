@@ -14,7 +14,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-pub use instance::{bind_params, run_graph, GraphInput, RunOutput};
+pub use instance::{bind_params, decode_input, run_graph, GraphInput, RunOutput};
 pub use plan::GraphError;
 use plan::Plan;
 
