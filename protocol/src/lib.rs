@@ -5,19 +5,26 @@
 //! * [`messages`]: the envelope, parsed with clear errors.
 //! * [`session`]: shared state and the per-connection state machine (no sockets).
 //! * [`runtime`], [`graph`], [`component`], [`network`]: one module per sub-protocol.
-//! * [`server`]: the WebSocket transport.
+//! * [`render`]: the live image network (previews, image packets); [`load`] reads
+//!   the images packets name.
+//! * [`persist`]: edited graphs written back to the graphs directory.
+//! * [`server`], [`http`]: WebSocket and HTTP (`GET /process` previews) on one port.
 
 pub mod component;
 pub mod graph;
+pub mod http;
+pub mod load;
 pub mod messages;
 pub mod network;
+pub mod persist;
+pub mod render;
 pub mod runtime;
 pub mod server;
 pub mod session;
 
 pub use messages::{Message, Request};
 pub use server::{serve, ServerConfig};
-pub use session::{Runtime, RuntimeInfo, Session};
+pub use session::{Runtime, RuntimeInfo, RuntimeOptions, Session};
 
 use std::path::Path;
 

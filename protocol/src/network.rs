@@ -4,15 +4,16 @@
 //! `core/Drop`) run as soon as a packet reaches one of their inports, and their
 //! outputs travel along the edges at once, each hop reported as `network:data`
 //! with noflo's edge ids. Packets reaching image components are kept as the
-//! port's latest value (image evaluation joins later). Outputs on exported
-//! outports leave the runtime as `runtime:packet`.
+//! port's latest value, which the live image network ([`crate::render`]) uses on
+//! its next render. Outputs on exported outports leave the runtime as
+//! `runtime:packet`.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use imgflo_runtime::graph::{Connection, PortRef};
 use imgflo_runtime::ops::{Inputs, RunContext};
-use imgflo_runtime::value::{PortType, Value};
+use imgflo_runtime::value::Value;
 use imgflo_runtime::Graph;
 use serde_json::{json, Map, Value as Json};
 
@@ -135,7 +136,11 @@ fn start(ctx: &mut Ctx, id: &str) -> Handled {
     for (tgt, data) in iips {
         let payload = json!({"id": iip_id(&tgt), "graph": id, "tgt": PortPayload::from_ref(&tgt), "data": data});
         ctx.event("network", "data", payload);
-        queue.push_back((tgt, data));
+        // Image nodes take their IIPs from the graph when the network renders.
+        let component = ctx.state.graphs[id].graph.nodes.get(&tgt.node).map(|n| n.component.clone());
+        if component.is_some_and(|c| is_message_component(ctx, &c)) {
+            queue.push_back((tgt, data));
+        }
     }
     flow(ctx, id, queue);
     Ok(())
@@ -168,9 +173,7 @@ pub(crate) fn receive_packet(ctx: &mut Ctx, req: &Request) -> Handled {
 
 /// Whether a component is a message component (runs on every packet).
 fn is_message_component(ctx: &Ctx, component: &str) -> bool {
-    ctx.registry
-        .spec(component)
-        .is_some_and(|s| s.inports.iter().chain(&s.outports).all(|p| p.ty == PortType::All) && !s.inports.is_empty())
+    crate::render::is_message_component(ctx.registry, component)
 }
 
 /// Delivers packets until the network is idle again.

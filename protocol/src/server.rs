@@ -1,20 +1,32 @@
-//! The WebSocket transport: accepts connections (echoing the `noflo` subprotocol),
-//! reads text frames into a [`Session`], and writes each connection's bounded
-//! outgoing queue back as text frames.
+//! The transport: one port for WebSocket (the protocol, echoing the `noflo`
+//! subprotocol) and plain HTTP (`GET /process` previews, `GET /`), on hyper. Each
+//! WebSocket's text frames go to a [`Session`]; its bounded outgoing queue is
+//! written back as text frames.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{
+    HeaderValue, CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::WebSocketStream;
 
+use crate::http::Answer;
 use crate::messages::Message;
 use crate::session::{Runtime, Session};
 
@@ -26,7 +38,7 @@ pub struct ServerConfig {
     /// Messages that may wait in one connection's outgoing queue; a client that
     /// lets it fill up is disconnected.
     pub queue_capacity: usize,
-    /// Time allowed for the WebSocket handshake.
+    /// Time allowed for reading a request head (and so the WebSocket handshake).
     pub handshake_timeout: Duration,
 }
 
@@ -36,15 +48,30 @@ impl Default for ServerConfig {
     }
 }
 
+/// What every connection shares.
+struct Shared {
+    runtime: Arc<Runtime>,
+    config: ServerConfig,
+    stop: watch::Receiver<bool>,
+    /// Open WebSocket sessions (they outlive their HTTP connection task).
+    sessions: AtomicUsize,
+}
+
 /// Serves connections from `listener` until `shutdown` resolves; then closes every
-/// connection (with a close frame) and returns.
+/// WebSocket (with a close frame) and returns.
 pub async fn serve(
     listener: TcpListener,
     runtime: Arc<Runtime>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        if runtime.options.base_url.is_none() {
+            runtime.set_listen_address(addr);
+        }
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let shared = Arc::new(Shared { runtime, config, stop: stop_rx, sessions: AtomicUsize::new(0) });
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -59,10 +86,20 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let (runtime, config, stop) = (runtime.clone(), config.clone(), stop_rx.clone());
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
                 tasks.spawn(async move {
-                    if let Err(e) = connection(stream, runtime, config, stop).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    let service = hyper::service::service_fn(|req| route(req, shared.clone()));
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .header_read_timeout(shared.config.handshake_timeout)
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades();
+                    let mut stop = shared.stop.clone();
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        r = conn.as_mut() => if let Err(e) = r { tracing::debug!(%peer, error = %e, "connection ended with an error") },
+                        _ = stop.changed() => conn.as_mut().graceful_shutdown(),
                     }
                 });
             }
@@ -70,48 +107,109 @@ pub async fn serve(
         }
     }
     let _ = stop_tx.send(true);
-    let drain = async { while tasks.join_next().await.is_some() {} };
+    let drain = async {
+        while tasks.join_next().await.is_some() {}
+        while shared.sessions.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
     if tokio::time::timeout(Duration::from_secs(2), drain).await.is_err() {
         tasks.abort_all();
     }
     Ok(())
 }
 
-/// Whether a `Sec-WebSocket-Protocol` request header list names `noflo`.
-fn asks_for_noflo(req: &Request) -> bool {
+fn respond(answer: Answer) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(answer.body)));
+    *resp.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+    resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Whether a header's comma-separated list holds `token` (case-insensitive).
+fn header_has(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &str) -> bool {
     req.headers()
-        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .get_all(name)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == "noflo")
+        .any(|p| p.trim().eq_ignore_ascii_case(token))
 }
 
-// tungstenite's handshake callback type fixes the (large) error response.
-#[allow(clippy::result_large_err)]
-async fn connection(
-    stream: TcpStream,
-    runtime: Arc<Runtime>,
-    config: ServerConfig,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    let _ = stream.set_nodelay(true);
-    let callback = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
-        if asks_for_noflo(req) {
-            resp.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static("noflo"));
+async fn route(mut req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if header_has(&req, UPGRADE, "websocket") {
+        return Ok(upgrade(&mut req, shared));
+    }
+    let rt = shared.runtime.clone();
+    let answer = match (req.method(), req.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/process") => {
+            let query = req.uri().query().unwrap_or("").to_string();
+            let task = tokio::task::spawn_blocking(move || crate::http::process(&rt, &query));
+            task.await.unwrap_or_else(|_| Answer::error(500, "the preview failed"))
         }
-        Ok(resp)
+        (&Method::GET | &Method::HEAD, "/") => crate::http::about(&rt),
+        (_, "/process" | "/") => Answer::error(405, "only GET is supported here"),
+        (_, path) => Answer::error(
+            404,
+            &format!("nothing at {path}: WebSocket clients connect to any path; previews are at /process"),
+        ),
     };
-    let ws_config = WebSocketConfig::default()
-        .max_message_size(Some(config.max_message_bytes))
-        .max_frame_size(Some(config.max_message_bytes));
-    let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config));
-    let ws = match tokio::time::timeout(config.handshake_timeout, handshake).await {
-        Ok(ws) => ws?,
-        Err(_) => return Ok(()),
+    let head = req.method() == Method::HEAD;
+    let mut resp = respond(answer);
+    if head {
+        *resp.body_mut() = Full::new(Bytes::new());
+    }
+    Ok(resp)
+}
+
+/// Answers a WebSocket handshake (101) and runs the session once upgraded.
+fn upgrade(req: &mut Request<Incoming>, shared: Arc<Shared>) -> Response<Full<Bytes>> {
+    let key = req.headers().get(SEC_WEBSOCKET_KEY).map(|k| k.as_bytes().to_vec());
+    let version_ok = req.headers().get("sec-websocket-version").is_some_and(|v| v.as_bytes() == b"13");
+    let Some(key) = key.filter(|_| version_ok && req.method() == Method::GET) else {
+        return respond(Answer::error(400, "bad WebSocket handshake: GET with Sec-WebSocket-Key and version 13"));
     };
+    let noflo = header_has(req, SEC_WEBSOCKET_PROTOCOL, "noflo");
+    let on_upgrade = hyper::upgrade::on(req);
+    static SESSIONS: AtomicUsize = AtomicUsize::new(1);
+    let span = tracing::info_span!("session", id = SESSIONS.fetch_add(1, Ordering::Relaxed));
+    let task = async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws_config = WebSocketConfig::default()
+                    .max_message_size(Some(shared.config.max_message_bytes))
+                    .max_frame_size(Some(shared.config.max_message_bytes));
+                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config)).await;
+                shared.sessions.fetch_add(1, Ordering::SeqCst);
+                if let Err(e) = session(ws, &shared).await {
+                    tracing::debug!(error = %e, "session ended with an error");
+                }
+                shared.sessions.fetch_sub(1, Ordering::SeqCst);
+            }
+            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+        }
+    };
+    tokio::spawn(tracing::Instrument::instrument(task, span));
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&derive_accept_key(&key)).expect("base64 is a valid header"));
+    if noflo {
+        h.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static("noflo"));
+    }
+    resp
+}
+
+async fn session<S>(ws: WebSocketStream<S>, shared: &Shared) -> Result<(), tokio_tungstenite::tungstenite::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut stop = shared.stop.clone();
     let (mut sink, mut source) = ws.split();
-    let (mut session, mut rx) = Session::connect(runtime, config.queue_capacity);
+    let (mut session, mut rx) = Session::connect(shared.runtime.clone(), shared.config.queue_capacity);
 
     let mut writer = tokio::spawn(async move {
         while let Some(msg) = rx.recv().await {

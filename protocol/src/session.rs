@@ -6,14 +6,18 @@
 //! queue sees events in the order they happened. Nothing here needs a socket: the
 //! tests drive sessions with plain calls and read their queues.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use imgflo_runtime::ops::Fetch;
 use imgflo_runtime::{Graph, Registry};
+use serde_json::Value as Json;
 use tokio::sync::mpsc;
 
 use crate::messages::{Message, Request};
 use crate::network::NetworkState;
+use crate::render::LiveState;
 
 /// Protocol version reported in `runtime:runtime`.
 pub const PROTOCOL_VERSION: &str = "0.7";
@@ -40,11 +44,42 @@ pub struct RuntimeInfo {
     pub secret: Option<String>,
 }
 
+/// How the runtime works beyond the protocol: images, previews, persistence.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// Public base of preview URLs (`http://host:port`); default: the listening address.
+    pub base_url: Option<String>,
+    /// Fetcher for `http(s)` images (packets and `gegl/load` URIs); none: local files only.
+    pub fetch: Option<Arc<dyn Fetch>>,
+    /// Graphs edited here are written to this directory (none: read-only).
+    pub persist_dir: Option<PathBuf>,
+    /// Largest image loaded or produced, in pixels.
+    pub max_pixels: u64,
+    /// Longest side of the graph output's preview PNG.
+    pub output_preview_cap: u32,
+    /// Box other nodes' previews fit in.
+    pub node_preview_box: u32,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            base_url: None,
+            fetch: None,
+            persist_dir: None,
+            max_pixels: 100_000_000,
+            output_preview_cap: 2000,
+            node_preview_box: 300,
+        }
+    }
+}
+
 /// A loaded graph and its live network.
 #[derive(Debug, Default)]
 pub struct GraphEntry {
     pub graph: Graph,
     pub network: NetworkState,
+    pub live: LiveState,
 }
 
 /// State shared by every connection.
@@ -53,8 +88,28 @@ pub struct State {
     pub graphs: BTreeMap<String, GraphEntry>,
     /// The project's main graph (`runtime:runtime.graph`).
     pub main: Option<String>,
+    /// The file each graph was loaded from (persistence writes beside it).
+    pub sources: HashMap<String, PathBuf>,
+    /// Graphs edited since they were last written.
+    pub unsaved: BTreeSet<String>,
+    /// A persistence task is waiting to write `unsaved`.
+    pub saving: bool,
     clients: HashMap<u64, Client>,
     next_client: u64,
+}
+
+impl State {
+    /// Sends events to every authorised client; a client whose queue is full is
+    /// disconnected.
+    pub fn broadcast(&mut self, messages: Vec<Message>) {
+        for msg in messages {
+            for client in self.clients.values_mut() {
+                if client.authorized && !push(client, msg.clone()) && client.tx.take().is_some() {
+                    tracing::warn!("outgoing queue full: disconnecting the client");
+                }
+            }
+        }
+    }
 }
 
 struct Client {
@@ -66,17 +121,51 @@ struct Client {
 pub struct Runtime {
     pub info: RuntimeInfo,
     pub registry: &'static Registry,
+    pub options: RuntimeOptions,
     state: Mutex<State>,
+    /// Base of preview URLs when no public one is configured.
+    listen_base: Mutex<String>,
 }
 
 impl Runtime {
     pub fn new(info: RuntimeInfo, registry: &'static Registry) -> Arc<Runtime> {
-        Arc::new(Runtime { info, registry, state: Mutex::new(State::default()) })
+        Runtime::with_options(info, registry, RuntimeOptions::default())
+    }
+
+    pub fn with_options(info: RuntimeInfo, registry: &'static Registry, options: RuntimeOptions) -> Arc<Runtime> {
+        Arc::new(Runtime {
+            info,
+            registry,
+            options,
+            state: Mutex::new(State::default()),
+            listen_base: Mutex::new("http://localhost:3569".into()),
+        })
+    }
+
+    /// Records the listening address, the default base of preview URLs.
+    pub fn set_listen_address(&self, addr: std::net::SocketAddr) {
+        *self.listen_base.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{addr}");
+    }
+
+    /// The base of preview URLs, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.options.base_url {
+            Some(b) => b.trim_end_matches('/').to_string(),
+            None => self.listen_base.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        }
     }
 
     /// Adds a graph (e.g. one loaded from the graphs directory).
     pub fn insert_graph(&self, id: &str, graph: Graph) {
-        self.lock().graphs.insert(id.to_string(), GraphEntry { graph, network: NetworkState::default() });
+        let mut entry = GraphEntry { graph, ..Default::default() };
+        entry.live.edit_rev = 1; // never rendered
+        self.lock().graphs.insert(id.to_string(), entry);
+    }
+
+    /// Adds a graph loaded from `path`; edits are saved back beside it.
+    pub fn insert_graph_from(&self, id: &str, graph: Graph, path: PathBuf) {
+        self.insert_graph(id, graph);
+        self.lock().sources.insert(id.to_string(), path);
     }
 
     pub fn set_main_graph(&self, id: Option<String>) {
@@ -92,7 +181,7 @@ impl Runtime {
         self.lock().graphs.get(id).map(|e| e.graph.clone())
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves plain data behind; keep serving.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -202,11 +291,23 @@ impl Session {
             },
         };
         let mut out = ctx.out;
-        if let Err(message) = result {
-            tracing::debug!(topic = %req.topic(), %message, "request failed");
-            out.push((Target::Reply, Message::error(&req.protocol, &message)));
+        let effects = match result {
+            Ok(()) => effects(&mut state, &req),
+            Err(message) => {
+                tracing::debug!(topic = %req.topic(), %message, "request failed");
+                out.push((Target::Reply, Message::error(&req.protocol, &message)));
+                Effects::default()
+            }
+        };
+        let mine = self.dispatch(&mut state, out, request_id);
+        drop(state);
+        if let Some(id) = &effects.save {
+            crate::persist::schedule(&runtime, id);
         }
-        self.dispatch(&mut state, out, request_id)
+        if let Some(id) = &effects.render {
+            crate::render::schedule(&runtime, id);
+        }
+        mine
     }
 
     /// What this message's secret allows.
@@ -252,6 +353,39 @@ impl Session {
         }
         mine
     }
+}
+
+/// What a handled request sets in motion once the state lock is released.
+#[derive(Default)]
+struct Effects {
+    /// The graph to write to the graphs directory.
+    save: Option<String>,
+    /// The graph whose image network must re-render.
+    render: Option<String>,
+}
+
+/// Records a successful request's consequences: graph edits and packets make the
+/// graph's previews stale (and edits make it unsaved); starting a network renders it.
+fn effects(state: &mut State, req: &Request) -> Effects {
+    let graph = match (req.protocol.as_str(), req.command.as_str()) {
+        ("graph", "clear") => req.payload.get("id"),
+        ("graph", _) | ("network", "start") | ("runtime", "packet") => req.payload.get("graph"),
+        _ => None,
+    };
+    let Some(id) = graph.and_then(Json::as_str).map(str::to_string) else { return Effects::default() };
+    let Some(entry) = state.graphs.get_mut(&id) else { return Effects::default() };
+    entry.live.edit_rev += 1;
+    if req.protocol == "graph" && matches!(req.command.as_str(), "addinitial" | "removeinitial") {
+        // The graph's new initial value wins over an earlier packet to that port.
+        let tgt = req.payload.get("tgt");
+        let field = |k: &str| tgt.and_then(|t| t.get(k)).and_then(Json::as_str).unwrap_or("").to_string();
+        entry.network.port_values.remove(&(field("node"), field("port")));
+    }
+    let save = (req.protocol == "graph").then(|| id.clone());
+    if save.is_some() {
+        state.unsaved.insert(id.clone());
+    }
+    Effects { save, render: Some(id) }
 }
 
 /// Queues a message; false when the queue is full (the client is too slow).

@@ -98,3 +98,90 @@ async fn talks_fbp_protocol_over_websocket() {
     .await;
     assert!(end.is_ok());
 }
+
+/// A plain HTTP/1.1 GET; returns the status and body.
+async fn http_get(addr: std::net::SocketAddr, target: &str) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await.expect("answer in time").unwrap();
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let status = head[9..12].parse().unwrap();
+    (status, head, buf[head_end..].to_vec())
+}
+
+#[tokio::test]
+async fn previews_are_served_over_http_on_the_same_port() {
+    let dir = std::env::temp_dir().join(format!("imgflo-ws-preview-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let img = imgflo_runtime::Image::from_rgb8(40, 30, vec![200; 40 * 30 * 3]).unwrap();
+    let png = imgflo_runtime::codec::encode(
+        &img,
+        &imgflo_runtime::codec::EncodeOptions::new(imgflo_runtime::codec::OutputFormat::Png),
+    )
+    .unwrap();
+    let input = dir.join("in.png");
+    std::fs::write(&input, png).unwrap();
+
+    let info = RuntimeInfo { id: "6b1f0e0e-7a43-4c1a-9d5e-2d2c3f1a0b11".into(), label: "t".into(), secret: None };
+    let runtime = Runtime::new(info, Registry::builtin());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(imgflo_protocol::serve(listener, runtime, ServerConfig::default(), async {
+        let _ = stop_rx.await;
+    }));
+
+    let (status, head, body) = http_get(addr, "/").await;
+    assert_eq!(status, 200, "{head}");
+    assert!(String::from_utf8_lossy(&body).contains("\"imgflo\""));
+    let (status, _, body) = http_get(addr, "/process?graph=nope&node=x").await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("no graph"));
+    assert_eq!(http_get(addr, "/elsewhere").await.0, 404);
+
+    let mut ws = connect(addr).await;
+    let cmds = [
+        ("graph", "clear", json!({"id": "p"})),
+        ("graph", "addnode", json!({"id": "in", "component": "gegl/nop", "graph": "p"})),
+        ("graph", "addnode", json!({"id": "inv", "component": "gegl/invert-gamma", "graph": "p"})),
+        (
+            "graph",
+            "addedge",
+            json!({"src": {"node": "in", "port": "output"}, "tgt": {"node": "inv", "port": "input"}, "graph": "p"}),
+        ),
+        ("graph", "addinport", json!({"public": "input", "node": "in", "port": "input", "graph": "p"})),
+        ("graph", "addoutport", json!({"public": "output", "node": "inv", "port": "output", "graph": "p"})),
+        ("network", "start", json!({"graph": "p"})),
+        (
+            "runtime",
+            "packet",
+            json!({"graph": "p", "port": "input", "event": "data", "payload": input.to_str().unwrap()}),
+        ),
+    ];
+    for (p, c, payload) in cmds {
+        send(&mut ws, p, c, payload).await;
+    }
+    let packet = loop {
+        let m = recv(&mut ws).await;
+        if m["command"] == "packet" && m["protocol"] == "runtime" {
+            break m;
+        }
+    };
+    let url = packet["payload"]["payload"]["url"].as_str().unwrap_or_else(|| panic!("{packet}")).to_string();
+    assert!(url.starts_with(&format!("http://{addr}/process?")), "{url}");
+    let (status, head, body) = http_get(addr, &url[format!("http://{addr}").len()..]).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(head.to_ascii_lowercase().contains("content-type: image/png"));
+    let shown = imgflo_runtime::codec::decode(&body, &Default::default()).unwrap().image;
+    assert_eq!(shown.dimensions(), (40, 30));
+    assert_eq!(&shown.to_rgba8()[..4], &[55, 55, 55, 255], "the inverted grey");
+
+    drop(ws);
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server).await.expect("server stops").unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod color;
 pub mod compare;
+pub mod describe;
 pub mod eval;
 pub mod graph;
 pub mod info;

@@ -43,6 +43,9 @@ pub struct Config {
     pub env_apps: Vec<App>,
     /// How often the graphs directory is checked for changes.
     pub graph_poll: Duration,
+    /// What `GET /runtime` reports about a live runtime started beside the server
+    /// (`imgflo serve`): `{running, address, flowhub}`; none: not running.
+    pub runtime_info: Option<serde_json::Value>,
 }
 
 impl Default for Config {
@@ -68,6 +71,7 @@ impl Default for Config {
             database_url: None,
             env_apps: Vec::new(),
             graph_poll: Duration::from_secs(1),
+            runtime_info: None,
         }
     }
 }

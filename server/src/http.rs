@@ -84,7 +84,8 @@ pub async fn handle(state: Arc<State>, req: Request<hyper::body::Incoming>) -> H
             ("files", None, Ok(file_list(&state).await))
         }
         (Some("runtime"), &Method::GET | &Method::HEAD) if segments.len() == 1 => {
-            ("runtime", None, Ok(json_response(200, &json!({"running": false}))))
+            let info = state.cfg.runtime_info.clone().unwrap_or_else(|| json!({"running": false}));
+            ("runtime", None, Ok(json_response(200, &info)))
         }
         (Some("files"), &Method::GET | &Method::HEAD) => {
             ("files", None, files(&state, &path["/files/".len().min(path.len())..]).await)

@@ -236,6 +236,7 @@ fn render(state: &State, graph: &StoredGraph, url: &ProcessingUrl, input: Option
     let ctx = RunContext {
         cancel: Cancel::with_deadline(deadline),
         limits: Limits { max_pixels: state.cfg.max_input_pixels },
+        fetch: None,
     };
     let out = eval::run_graph(&graph.graph, state.registry, &GraphInput { image, params }, &ctx)
         .map_err(|e| map_eval_error(state, graph, e))?;

@@ -32,8 +32,8 @@ enum Command {
     Compare(compare::Args),
     /// Run the HTTP URL API.
     Server(server::Args),
-    /// Run the service (for now the HTTP URL API; the live FBP runtime joins it later).
-    Serve(server::Args),
+    /// Run the service: the HTTP URL API and, beside it, the live FBP runtime.
+    Serve(server::ServeArgs),
     /// Run the live FBP runtime (fbp-protocol over WebSocket) for Flowhub.
     Runtime(runtime::Args),
     /// Manage applications (API keys and secrets) in the server's database.
@@ -56,6 +56,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(args),
         Command::App(args) => app::run(args),
         Command::Runtime(args) => runtime::run(args),
-        Command::Server(args) | Command::Serve(args) => server::run(args),
+        Command::Server(args) => server::run(args),
+        Command::Serve(args) => server::serve(args),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
     }
 }

@@ -96,23 +96,6 @@ impl Args {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler installs");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = args.config();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -121,7 +104,72 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let addr = server.local_addr();
         println!("imgflo server listening on http://{addr}");
         tracing::info!(%addr, "listening");
-        server.serve(shutdown_signal()).await?;
+        server.serve(super::shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `imgflo serve`: the HTTP server plus the live runtime.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    server: Args,
+    /// Address the live runtime listens on. Anything but loopback needs --runtime-secret.
+    #[arg(long, env = "IMGFLO_RUNTIME_HOST", default_value = "127.0.0.1")]
+    runtime_host: IpAddr,
+    /// Port of the live runtime (0: any free port).
+    #[arg(long, env = "IMGFLO_RUNTIME_PORT", default_value_t = 3569)]
+    runtime_port: u16,
+    /// Secret Flowhub must present to the live runtime.
+    #[arg(long, env = "IMGFLO_RUNTIME_SECRET")]
+    runtime_secret: Option<String>,
+    /// Serve HTTP only, without the live runtime.
+    #[arg(long, env = "IMGFLO_NO_RUNTIME")]
+    no_runtime: bool,
+    #[command(flatten)]
+    common: super::runtime::Common,
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.no_runtime {
+        return run(args.server);
+    }
+    let mut cfg = args.server.config();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let setup = super::runtime::Setup {
+            addr: std::net::SocketAddr::new(args.runtime_host, args.runtime_port),
+            secret: args.runtime_secret,
+            graphs_dir: cfg.graphs_dir.clone(),
+            data_dir: cfg.data_dir.clone(),
+            main_graph: None,
+            common: args.common,
+            fetch: cfg.fetch.clone(),
+            max_pixels: cfg.max_input_pixels,
+        };
+        let bound = super::runtime::start(setup).await?;
+        cfg.runtime_info = Some(serde_json::json!({
+            "running": true,
+            "address": format!("ws://{}", bound.addr),
+            "flowhub": bound.live_url,
+        }));
+        let server = Server::bind(cfg).await.context("cannot start the server")?;
+        let addr = server.local_addr();
+        println!("imgflo server listening on http://{addr}");
+        println!("imgflo runtime listening on ws://{} (Flowhub: {})", bound.addr, bound.live_url);
+        tracing::info!(%addr, runtime = %bound.addr, "listening");
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let live = tokio::spawn(super::runtime::serve(bound, stopped(stop_rx.clone())));
+        let signal = async move {
+            super::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        };
+        server.serve(signal).await?;
+        live.await??;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

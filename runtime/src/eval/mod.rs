@@ -155,6 +155,55 @@ impl Network {
         Ok(())
     }
 
+    /// Evaluates every node `include` accepts (by component name), as a live network
+    /// does after an edit: a node that fails is reported and leaves no result, so the
+    /// nodes after it have nothing to work on; a node missing an input image (not
+    /// connected yet) is idle, which is not an error. Results are kept as in
+    /// [`Network::evaluate`]. Cancellation and deadlines end the whole evaluation.
+    pub fn evaluate_all(
+        &mut self,
+        overrides: &Overrides,
+        ctx: &RunContext,
+        include: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, EvalError)>, EvalError> {
+        let all: Vec<usize> = (0..self.plan.nodes.len()).filter(|&n| include(&self.plan.nodes[n].component)).collect();
+        let order = self.plan.order_for(&all);
+        self.stats = EvalStats::default();
+        let mut failures = Vec::new();
+        for &n in &order {
+            ctx.cancel.check().map_err(|e| EvalError::from_op("", "", e))?;
+            let node = &self.plan.nodes[n];
+            if !include(&node.component) {
+                continue;
+            }
+            let inputs = self.gather(n, overrides, |src| self.memo.get(&self.plan.nodes[src].id).map(|m| &m.outputs));
+            let key = node_key(&node.component, &inputs);
+            if self.memo.get(&node.id).is_some_and(|m| m.key == key) {
+                self.stats.reused += 1;
+                continue;
+            }
+            let id = node.id.clone();
+            match node.op.run(&inputs, ctx) {
+                Ok(outputs) => {
+                    self.stats.executed += 1;
+                    self.memo.insert(id, Memo { key, outputs });
+                }
+                Err(OpError::MissingInput(_)) => {
+                    self.memo.remove(&id);
+                }
+                Err(e) => {
+                    let e = EvalError::from_op(&node.id, &node.component, e);
+                    if matches!(e, EvalError::Cancelled | EvalError::DeadlineExceeded) {
+                        return Err(e);
+                    }
+                    self.memo.remove(&id);
+                    failures.push((id, e));
+                }
+            }
+        }
+        Ok(failures)
+    }
+
     /// Evaluates the nodes `targets` need once, keeping nothing: each intermediate
     /// result is dropped as soon as its last consumer has run. Returns the targets'
     /// outputs in the order given.

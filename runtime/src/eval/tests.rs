@@ -176,3 +176,33 @@ fn run_graph_binds_parameters_and_resizes_the_input() {
     assert!(matches!(run(vec![("amount", json!("lots"))]), Err(EvalError::InvalidParameter { .. })));
     assert!(matches!(run(vec![("height", json!("x"))]), Err(EvalError::InvalidParameter { .. })));
 }
+
+#[test]
+fn evaluate_all_reports_failing_nodes_and_idles_unconnected_ones() {
+    let reg = registry();
+    let mut g = chain();
+    // A crop with an impossible size fails; a blur with nothing connected is idle.
+    g.add_node("bad", "gegl/crop");
+    g.add_edge(PortRef::new("a", "output"), PortRef::new("bad", "input"), Default::default());
+    g.add_iip(json!(-5), PortRef::new("bad", "width"), Default::default());
+    g.add_node("after", "gegl/nop");
+    g.add_edge(PortRef::new("bad", "output"), PortRef::new("after", "input"), Default::default());
+    g.add_node("alone", "gegl/gaussian-blur");
+    let mut net = Network::new(g, &reg).unwrap();
+    let overrides = input();
+    let failures = net.evaluate_all(&overrides, &RunContext::default(), &|_| true).unwrap();
+    let failed: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(failed, ["bad"], "{failures:?}");
+    assert!(net.node_outputs("out").is_some(), "the healthy branch still ran");
+    assert!(net.node_outputs("after").is_none(), "nothing reached the node after the failure");
+    assert!(net.node_outputs("alone").is_none());
+    // Unchanged inputs: everything is reused, the failure is reported again.
+    let again = net.evaluate_all(&overrides, &RunContext::default(), &|_| true).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(net.stats().executed, 0);
+    // Excluded components do not run.
+    let mut net = Network::new(chain(), &reg).unwrap();
+    net.evaluate_all(&input(), &RunContext::default(), &|c| c != "test/count").unwrap();
+    assert!(net.node_outputs("in").is_some());
+    assert!(net.node_outputs("a").is_none());
+}

@@ -1,8 +1,8 @@
 //! Loader and saver components: the only operations that do I/O.
 //!
 //! `gegl/load` (and the format-specific `gegl/jpg-load`, `gegl/png-load`) read a
-//! local file named on `path`, or a `file://` URI on `uri`; remote URIs are fetched by
-//! the server or runtime (which apply the network rules) and handed in as images.
+//! local file named on `path`, or a `file://` URI on `uri`; other URIs go through the
+//! run context's fetcher, which the live runtime supplies with its network rules.
 //! Savers encode their input to the file on `path`.
 
 use std::path::Path;
@@ -89,16 +89,12 @@ pub fn load_file(path: &Path, ctx: &RunContext) -> Result<crate::pixels::Image, 
 }
 
 fn run_load(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
-    let uri = inputs.str("uri");
-    let path = inputs.str("path");
+    let uri = inputs.str("uri").trim();
+    let path = inputs.str("path").trim();
     let target = if !uri.is_empty() {
         match uri.strip_prefix("file://") {
             Some(p) => p,
-            None => {
-                return Err(OpError::Invalid(format!(
-                    "cannot load {uri:?} here: remote inputs are fetched by the server or runtime"
-                )))
-            }
+            None => return Ok(Outputs::image(load_remote(uri, ctx)?)),
         }
     } else {
         path
@@ -107,6 +103,18 @@ fn run_load(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
         return Err(OpError::Invalid("nothing to load: set path or uri".into()));
     }
     Ok(Outputs::image(load_file(Path::new(target), ctx)?))
+}
+
+/// Fetches and decodes a remote image through the context's fetcher.
+fn load_remote(uri: &str, ctx: &RunContext) -> Result<crate::pixels::Image, OpError> {
+    let fetch = ctx
+        .fetch
+        .as_ref()
+        .ok_or_else(|| OpError::Invalid(format!("cannot load {uri:?}: remote inputs are not available here")))?;
+    let bytes = fetch.fetch(uri).map_err(|e| OpError::Io(format!("cannot fetch {uri}: {e}")))?;
+    let opts = DecodeOptions { max_pixels: ctx.limits.max_pixels, ..DecodeOptions::default() };
+    let decoded = codec::decode(&bytes, &opts).map_err(|e| OpError::Invalid(format!("{uri}: {e}")))?;
+    Ok(decoded.image)
 }
 
 fn save(inputs: &Inputs, format: OutputFormat) -> Result<Outputs, OpError> {

@@ -109,11 +109,20 @@ impl Default for Limits {
     }
 }
 
+/// Where loaders get the bytes of a URI that is not a local file (`http(s)://...`).
+/// The engine knows no network: the live runtime or server supplies this, with its
+/// own rules (address checks, size caps, timeouts).
+pub trait Fetch: Send + Sync + std::fmt::Debug {
+    fn fetch(&self, uri: &str) -> Result<Vec<u8>, String>;
+}
+
 /// What an operation sees while it runs.
 #[derive(Clone, Debug, Default)]
 pub struct RunContext {
     pub cancel: Cancel,
     pub limits: Limits,
+    /// Fetcher for remote URIs on loader ports; without one they are refused.
+    pub fetch: Option<Arc<dyn Fetch>>,
 }
 
 impl RunContext {

@@ -317,3 +317,23 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         parts.join(": ")
     }
 }
+
+/// A [`Fetcher`] for the engine's loaders ([`imgflo_runtime::ops::Fetch`]), which run
+/// on blocking threads: each fetch runs on the given tokio runtime and is waited for.
+#[derive(Debug)]
+pub struct BlockingFetch {
+    fetcher: Fetcher,
+    handle: tokio::runtime::Handle,
+}
+
+impl BlockingFetch {
+    pub fn new(fetcher: Fetcher, handle: tokio::runtime::Handle) -> BlockingFetch {
+        BlockingFetch { fetcher, handle }
+    }
+}
+
+impl imgflo_runtime::ops::Fetch for BlockingFetch {
+    fn fetch(&self, uri: &str) -> Result<Vec<u8>, String> {
+        self.handle.block_on(self.fetcher.fetch(uri)).map(|b| b.to_vec()).map_err(|e| e.to_string())
+    }
+}
