@@ -176,7 +176,7 @@ pub fn render_once(rt: &Arc<Runtime>, id: &str) {
             messages.push(Message::new(
                 "network",
                 "output",
-                json!({"message": u.clone(), "type": "previewurl", "url": u, "graph": id}),
+                json!({"message": u.clone(), "type": "previewurl", "url": u}),
             ));
         }
         for (node, error) in &failures {

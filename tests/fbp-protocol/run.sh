@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the fbp-protocol conformance suite (fbp-test from npm fbp-protocol@0.9.8)
-# against `imgflo runtime`, as fbp-config.json starts it. Prints a final
-# "N passed, N failed" line; exits non-zero unless all 22 tests pass.
+# against `imgflo runtime`, as fbp-config.json starts it, then the Flowhub-like
+# fbp-client scenario (scenario.js: previews, schema validation of every message,
+# the saved graph served over HTTP). Prints "N passed, N failed" for each; exits
+# non-zero unless all 22 conformance tests and the whole scenario pass.
 set -uo pipefail
 cd "$(dirname "$0")"
 EXPECTED=22
@@ -29,7 +31,14 @@ fi
 if [ $((passed + failed)) -lt "$EXPECTED" ]; then
     failed=$((EXPECTED - passed))
 fi
-echo "$passed passed, $failed failed"
+echo "fbp-test: $passed passed, $failed failed"
+result=0
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -lt "$EXPECTED" ]; then
-    exit 1
+    result=1
 fi
+
+echo "== fbp-client scenario"
+if ! timeout --kill-after=5 180 node scenario.js; then
+    result=1
+fi
+exit $result
