@@ -30,6 +30,10 @@ use crate::session::Runtime;
 /// Longest one render may take before it is abandoned.
 const RENDER_DEADLINE: Duration = Duration::from_secs(60);
 
+/// How long packets must have stopped arriving before a render starts (the time a
+/// client takes to send the next packet after `packetsent`).
+pub const PACKET_SETTLE: Duration = Duration::from_millis(25);
+
 /// Render bookkeeping of one graph (kept in its entry, under the state lock).
 #[derive(Default)]
 pub struct LiveState {
@@ -39,6 +43,12 @@ pub struct LiveState {
     pub rendered_rev: u64,
     /// A render loop is running (or queued) for this graph.
     pub rendering: bool,
+    /// A `runtime:packet` arrived since the last render: the next one sends the
+    /// exported outports' packets (renders after plain edits only show previews).
+    pub packet_pending: bool,
+    /// When the last packet arrived: renders wait until packets stop for
+    /// [`PACKET_SETTLE`], so the inputs of one test step render together.
+    pub last_packet: Option<Instant>,
     /// Each node's preview image from the last render.
     pub previews: HashMap<String, Arc<Image>>,
     /// The node whose image is the graph's output (full-size previews).
@@ -94,14 +104,19 @@ pub fn schedule(rt: &Arc<Runtime>, id: &str) {
     let (rt, id) = (rt.clone(), id.to_string());
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => {
-            handle.spawn_blocking(move || render_loop(&rt, &id));
+            handle.spawn_blocking(move || render_loop(&rt, &id, true));
         }
-        Err(_) => render_loop(&rt, &id),
+        Err(_) => render_loop(&rt, &id, false),
     }
 }
 
-fn render_loop(rt: &Arc<Runtime>, id: &str) {
+/// Renders until the graph's latest edit is shown; `wait_for_packets` lets a burst
+/// of packets settle first (on the blocking pool; inline renders never wait).
+fn render_loop(rt: &Arc<Runtime>, id: &str, wait_for_packets: bool) {
     loop {
+        if wait_for_packets {
+            settle(rt, id);
+        }
         render_once(rt, id);
         let mut state = rt.lock();
         let Some(entry) = state.graphs.get_mut(id) else { return };
@@ -109,6 +124,15 @@ fn render_loop(rt: &Arc<Runtime>, id: &str) {
             entry.live.rendering = false;
             return;
         }
+    }
+}
+
+/// Waits until no packet has arrived for [`PACKET_SETTLE`] (blocking pool only).
+fn settle(rt: &Runtime, id: &str) {
+    loop {
+        let last = rt.lock().graphs.get(id).and_then(|e| e.live.last_packet);
+        let Some(wait) = last.and_then(|t| PACKET_SETTLE.checked_sub(t.elapsed())) else { return };
+        std::thread::sleep(wait);
     }
 }
 
@@ -127,12 +151,14 @@ pub fn ensure_fresh(rt: &Arc<Runtime>, id: &str) {
 /// is started.
 pub fn render_once(rt: &Arc<Runtime>, id: &str) {
     let snapshot = {
-        let state = rt.lock();
-        state.graphs.get(id).map(|e| {
-            (e.graph.clone(), e.network.port_values.clone(), e.live.edit_rev, e.live.cache.clone(), e.network.started)
+        let mut state = rt.lock();
+        state.graphs.get_mut(id).map(|e| {
+            let packets = std::mem::take(&mut e.live.packet_pending);
+            let values = e.network.port_values.clone();
+            (e.graph.clone(), values, e.live.edit_rev, e.live.cache.clone(), e.network.started, packets)
         })
     };
-    let Some((graph, values, rev, cache_arc, started)) = snapshot else { return };
+    let Some((graph, values, rev, cache_arc, started, packets)) = snapshot else { return };
     let mut cache = lock(&cache_arc);
     // Another render may have caught up while this one waited for the cache.
     if rt.lock().graphs.get(id).is_some_and(|e| e.live.rendered_rev >= rev && rev > 0) {
@@ -155,7 +181,15 @@ pub fn render_once(rt: &Arc<Runtime>, id: &str) {
     if let Err(e) = compiled {
         network_error = Some(e.to_string());
     } else if let Some(net) = cache.network.as_mut() {
-        match net.evaluate_all(&overrides, &ctx, &|c| !is_message_component(registry, c)) {
+        // A node whose packet value was refused does not run (and shows nothing).
+        let refused: Vec<String> = failures.iter().map(|(n, _)| n.clone()).collect();
+        for node in &refused {
+            net.forget(node);
+        }
+        let include = |node: &str, component: &str| {
+            !is_message_component(registry, component) && !refused.iter().any(|r| r == node)
+        };
+        match net.evaluate_all(&overrides, &ctx, &include) {
             Ok(fails) => failures.extend(fails.into_iter().map(|(node, e)| (node, e.to_string()))),
             Err(e) => network_error = Some(format!("rendering stopped: {e}")),
         }
@@ -170,7 +204,20 @@ pub fn render_once(rt: &Arc<Runtime>, id: &str) {
         if let Some(message) = &network_error {
             messages.push(Message::new("network", "error", json!({"message": message, "graph": id})));
         }
-        messages.extend(announce(rt, &graph, id, &outputs, &mut cache, &url));
+        for (node, error) in &failures {
+            // A failing node whose `error` port is exported reports there, as noflo
+            // components do (graph tests can expect it); otherwise as processerror.
+            let export = graph.outports.iter().find(|(_, p)| p.node == *node && p.port == "error");
+            messages.push(match export {
+                Some((public, _)) => Message::new(
+                    "runtime",
+                    "packet",
+                    json!({"graph": id, "port": public, "event": "data", "payload": {"message": error, "node": node}}),
+                ),
+                None => Message::new("network", "processerror", json!({"id": node, "error": error, "graph": id})),
+            });
+        }
+        messages.extend(announce(rt, &graph, id, &outputs, &mut cache, &url, packets));
         if let Some(node) = output_node.as_deref().filter(|n| previews.contains_key(*n)) {
             let u = url(node);
             messages.push(Message::new(
@@ -178,9 +225,6 @@ pub fn render_once(rt: &Arc<Runtime>, id: &str) {
                 "output",
                 json!({"message": u.clone(), "type": "previewurl", "url": u}),
             ));
-        }
-        for (node, error) in &failures {
-            messages.push(Message::new("network", "processerror", json!({"id": node, "error": error, "graph": id})));
         }
     }
     let stats = cache.network.as_ref().map(Network::stats).unwrap_or_default();
@@ -309,6 +353,7 @@ fn announce(
     outputs: &HashMap<String, Vec<(&'static str, Value)>>,
     cache: &mut RenderCache,
     url: &dyn Fn(&str) -> String,
+    packets: bool,
 ) -> Vec<Message> {
     let value_of =
         |src: &PortRef| outputs.get(&src.node).and_then(|o| o.iter().find(|(p, _)| *p == src.port)).map(|(_, v)| v);
@@ -342,6 +387,9 @@ fn announce(
         ));
     }
     cache.announced = announced;
+    if !packets {
+        return messages;
+    }
     for (public, port) in &graph.outports {
         let Some(value) = value_of(&PortRef::new(port.node.clone(), port.port.clone())) else { continue };
         let payload = match value {

@@ -375,6 +375,10 @@ fn effects(state: &mut State, req: &Request) -> Effects {
     let Some(id) = graph.and_then(Json::as_str).map(str::to_string) else { return Effects::default() };
     let Some(entry) = state.graphs.get_mut(&id) else { return Effects::default() };
     entry.live.edit_rev += 1;
+    if req.protocol == "runtime" {
+        entry.live.packet_pending = true;
+        entry.live.last_packet = Some(std::time::Instant::now());
+    }
     if req.protocol == "graph" && matches!(req.command.as_str(), "addinitial" | "removeinitial") {
         // The graph's new initial value wins over an earlier packet to that port.
         let tgt = req.payload.get("tgt");

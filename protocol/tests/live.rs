@@ -125,7 +125,8 @@ fn edits_rerender_and_announce_previews_and_image_packets() {
     assert_ne!(second["digest"], first["digest"]);
     assert_ne!(second["url"], first["url"], "the preview URL changes with every render");
 
-    // An IIP edit on a running network re-renders too.
+    // An IIP edit on a running network re-renders too: new previews, but no output
+    // packet (those answer packets in).
     send(
         &mut s,
         "graph",
@@ -133,8 +134,10 @@ fn edits_rerender_and_announce_previews_and_image_packets() {
         json!({"src": {"data": "#00ff00"}, "tgt": {"node": "map", "port": "color1"}, "graph": "g"}),
     );
     let msgs = drain(&mut rx);
-    let third = of(&msgs, "runtime:packet")[0]["payload"].clone();
-    assert_ne!(third["digest"], second["digest"], "{msgs:?}");
+    assert!(of(&msgs, "runtime:packet").is_empty(), "{msgs:?}");
+    let data = of(&msgs, "network:data");
+    assert_eq!(data.len(), 1, "{msgs:?}");
+    assert_eq!(data[0]["src"]["node"], "map");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -176,6 +179,17 @@ fn a_failing_node_is_named_and_the_rest_keeps_working() {
     );
     let msgs = drain(&mut rx);
     assert!(of(&msgs, "network:processerror").iter().any(|e| e["id"] == "map"), "{msgs:?}");
+    // With its error port exported, a node reports there instead (graph tests
+    // expect errors that way).
+    send(&mut s, "graph", "addoutport", json!({"public": "error", "node": "map", "port": "error", "graph": "g"}));
+    drain(&mut rx);
+    send(&mut s, "runtime", "packet", json!({"graph": "g", "port": "color1", "event": "data", "payload": "#zz"}));
+    let msgs = drain(&mut rx);
+    assert!(!of(&msgs, "network:processerror").iter().any(|e| e["id"] == "map"), "{msgs:?}");
+    let errors: Vec<_> = of(&msgs, "runtime:packet").into_iter().filter(|p| p["port"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{msgs:?}");
+    assert!(errors[0]["payload"]["message"].as_str().unwrap().contains("color1"), "{msgs:?}");
+    assert!(!of(&msgs, "runtime:packet").iter().any(|p| p["port"] == "output"), "a refused value shows nothing");
     // A missing file too.
     send(
         &mut s,

@@ -155,7 +155,13 @@ impl Network {
         Ok(())
     }
 
-    /// Evaluates every node `include` accepts (by component name), as a live network
+    /// Drops a node's kept result (e.g. when its inputs are known to be bad), so the
+    /// nodes after it have nothing to work on until it runs again.
+    pub fn forget(&mut self, node: &str) {
+        self.memo.remove(node);
+    }
+
+    /// Evaluates every node `include` accepts (by node id and component name), as a live network
     /// does after an edit: a node that fails is reported and leaves no result, so the
     /// nodes after it have nothing to work on; a node missing an input image (not
     /// connected yet) is idle, which is not an error. Results are kept as in
@@ -164,16 +170,17 @@ impl Network {
         &mut self,
         overrides: &Overrides,
         ctx: &RunContext,
-        include: &dyn Fn(&str) -> bool,
+        include: &dyn Fn(&str, &str) -> bool,
     ) -> Result<Vec<(String, EvalError)>, EvalError> {
-        let all: Vec<usize> = (0..self.plan.nodes.len()).filter(|&n| include(&self.plan.nodes[n].component)).collect();
+        let included = |n: &plan::PlanNode| include(&n.id, &n.component);
+        let all: Vec<usize> = (0..self.plan.nodes.len()).filter(|&n| included(&self.plan.nodes[n])).collect();
         let order = self.plan.order_for(&all);
         self.stats = EvalStats::default();
         let mut failures = Vec::new();
         for &n in &order {
             ctx.cancel.check().map_err(|e| EvalError::from_op("", "", e))?;
             let node = &self.plan.nodes[n];
-            if !include(&node.component) {
+            if !included(node) {
                 continue;
             }
             let inputs = self.gather(n, overrides, |src| self.memo.get(&self.plan.nodes[src].id).map(|m| &m.outputs));

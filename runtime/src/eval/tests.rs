@@ -190,19 +190,19 @@ fn evaluate_all_reports_failing_nodes_and_idles_unconnected_ones() {
     g.add_node("alone", "gegl/gaussian-blur");
     let mut net = Network::new(g, &reg).unwrap();
     let overrides = input();
-    let failures = net.evaluate_all(&overrides, &RunContext::default(), &|_| true).unwrap();
+    let failures = net.evaluate_all(&overrides, &RunContext::default(), &|_, _| true).unwrap();
     let failed: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(failed, ["bad"], "{failures:?}");
     assert!(net.node_outputs("out").is_some(), "the healthy branch still ran");
     assert!(net.node_outputs("after").is_none(), "nothing reached the node after the failure");
     assert!(net.node_outputs("alone").is_none());
     // Unchanged inputs: everything is reused, the failure is reported again.
-    let again = net.evaluate_all(&overrides, &RunContext::default(), &|_| true).unwrap();
+    let again = net.evaluate_all(&overrides, &RunContext::default(), &|_, _| true).unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(net.stats().executed, 0);
     // Excluded components do not run.
     let mut net = Network::new(chain(), &reg).unwrap();
-    net.evaluate_all(&input(), &RunContext::default(), &|c| c != "test/count").unwrap();
+    net.evaluate_all(&input(), &RunContext::default(), &|_, c| c != "test/count").unwrap();
     assert!(net.node_outputs("in").is_some());
     assert!(net.node_outputs("a").is_none());
 }
