@@ -8,11 +8,13 @@ build: deps
 	cargo build --release
 
 # Every test: unit and integration (the original's reference cases run when
-# ../shared exists), the FBP protocol conformance suite (fbp-test, npm) and the
-# browser tests of the debug page (Chromium; installed when missing).
+# ../shared exists; the fbp-spec suites in-process), the FBP protocol conformance
+# suite (fbp-test) and fbp-client scenario, the fbp-spec suites with the npm
+# fbp-spec CLI and over the protocol, and the browser tests of the debug page.
 test: deps
 	cargo test --workspace
 	bash tests/fbp-protocol/run.sh
+	bash fbp-spec/run.sh
 	bash tests/ui/run.sh
 
 lint: deps

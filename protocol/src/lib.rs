@@ -8,6 +8,7 @@
 //! * [`render`]: the live image network (previews, image packets); [`load`] reads
 //!   the images packets name.
 //! * [`persist`]: edited graphs written back to the graphs directory.
+//! * [`spec`]: graph tests in the fbp-spec format, in-process or over WebSocket.
 //! * [`server`], [`http`]: WebSocket and HTTP (`GET /process` previews) on one port.
 
 pub mod component;
@@ -21,6 +22,7 @@ pub mod render;
 pub mod runtime;
 pub mod server;
 pub mod session;
+pub mod spec;
 
 pub use messages::{Message, Request};
 pub use server::{serve, ServerConfig};

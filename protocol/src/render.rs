@@ -30,9 +30,10 @@ use crate::session::Runtime;
 /// Longest one render may take before it is abandoned.
 const RENDER_DEADLINE: Duration = Duration::from_secs(60);
 
-/// How long packets must have stopped arriving before a render starts (the time a
-/// client takes to send the next packet after `packetsent`).
-pub const PACKET_SETTLE: Duration = Duration::from_millis(25);
+/// How long packets must have stopped arriving before a render starts: longer than
+/// a client such as fbp-spec takes to send the next packet of a step after
+/// `packetsent` (edits through the graph protocol do not wait).
+pub const PACKET_SETTLE: Duration = Duration::from_millis(100);
 
 /// Render bookkeeping of one graph (kept in its entry, under the state lock).
 #[derive(Default)]
@@ -93,6 +94,9 @@ pub(crate) fn is_message_component(registry: &Registry, component: &str) -> bool
 /// Starts a render loop for `id` unless one runs or the previews are current. Inside
 /// a tokio runtime the work goes to the blocking pool; elsewhere (tests) it runs here.
 pub fn schedule(rt: &Arc<Runtime>, id: &str) {
+    if rt.hold_renders.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     {
         let mut state = rt.lock();
         let Some(entry) = state.graphs.get_mut(id) else { return };
@@ -103,10 +107,10 @@ pub fn schedule(rt: &Arc<Runtime>, id: &str) {
     }
     let (rt, id) = (rt.clone(), id.to_string());
     match tokio::runtime::Handle::try_current() {
-        Ok(handle) => {
+        Ok(handle) if !rt.options.inline_renders => {
             handle.spawn_blocking(move || render_loop(&rt, &id, true));
         }
-        Err(_) => render_loop(&rt, &id, false),
+        _ => render_loop(&rt, &id, false),
     }
 }
 
@@ -208,14 +212,20 @@ pub fn render_once(rt: &Arc<Runtime>, id: &str) {
             // A failing node whose `error` port is exported reports there, as noflo
             // components do (graph tests can expect it); otherwise as processerror.
             let export = graph.outports.iter().find(|(_, p)| p.node == *node && p.port == "error");
-            messages.push(match export {
-                Some((public, _)) => Message::new(
+            match export {
+                // Like the other exported outports, it answers packets in.
+                Some((public, _)) if packets => messages.push(Message::new(
                     "runtime",
                     "packet",
                     json!({"graph": id, "port": public, "event": "data", "payload": {"message": error, "node": node}}),
-                ),
-                None => Message::new("network", "processerror", json!({"id": node, "error": error, "graph": id})),
-            });
+                )),
+                Some(_) => {}
+                None => messages.push(Message::new(
+                    "network",
+                    "processerror",
+                    json!({"id": node, "error": error, "graph": id}),
+                )),
+            }
         }
         messages.extend(announce(rt, &graph, id, &outputs, &mut cache, &url, packets));
         if let Some(node) = output_node.as_deref().filter(|n| previews.contains_key(*n)) {

@@ -59,6 +59,10 @@ pub struct RuntimeOptions {
     pub output_preview_cap: u32,
     /// Box other nodes' previews fit in.
     pub node_preview_box: u32,
+    /// Render in the thread that handled the message, even inside a tokio runtime
+    /// (in-process graph tests: everything a packet causes is queued before
+    /// `handle` returns).
+    pub inline_renders: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -70,6 +74,7 @@ impl Default for RuntimeOptions {
             max_pixels: 100_000_000,
             output_preview_cap: 2000,
             node_preview_box: 300,
+            inline_renders: false,
         }
     }
 }
@@ -125,6 +130,8 @@ pub struct Runtime {
     state: Mutex<State>,
     /// Base of preview URLs when no public one is configured.
     listen_base: Mutex<String>,
+    /// Renders wait while this is set (in-process tests send a step's packets first).
+    pub(crate) hold_renders: std::sync::atomic::AtomicBool,
 }
 
 impl Runtime {
@@ -139,7 +146,18 @@ impl Runtime {
             options,
             state: Mutex::new(State::default()),
             listen_base: Mutex::new("http://localhost:3569".into()),
+            hold_renders: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Holds renders back (`true`) or lets them go, rendering `graph` now (`false`):
+    /// what a client's burst of packets does with [`crate::render::PACKET_SETTLE`],
+    /// made deterministic for in-process graph tests.
+    pub fn hold_renders(self: &Arc<Self>, hold: bool, graph: &str) {
+        self.hold_renders.store(hold, std::sync::atomic::Ordering::SeqCst);
+        if !hold {
+            crate::render::schedule(self, graph);
+        }
     }
 
     /// Records the listening address, the default base of preview URLs.

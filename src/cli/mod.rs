@@ -6,6 +6,7 @@ mod compare;
 mod process;
 mod runtime;
 mod server;
+mod spec;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Serve(server::ServeArgs),
     /// Run the live FBP runtime (fbp-protocol over WebSocket) for Flowhub.
     Runtime(runtime::Args),
+    /// Run graph tests (fbp-spec YAML suites) in-process or against a runtime.
+    Spec(spec::Args),
     /// Manage applications (API keys and secrets) in the server's database.
     App(app::Args),
 }
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(args),
         Command::App(args) => app::run(args),
         Command::Runtime(args) => runtime::run(args),
+        Command::Spec(args) => spec::run(args),
         Command::Server(args) => server::run(args),
         Command::Serve(args) => server::serve(args),
     }

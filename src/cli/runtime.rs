@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use imgflo_protocol::{Runtime, RuntimeInfo, RuntimeOptions, ServerConfig};
+use imgflo_runtime::eval::subgraph::with_graphs;
 use imgflo_runtime::graph::file;
 use imgflo_runtime::Registry;
 use imgflo_server::fetch::{BlockingFetch, FetchConfig, Fetcher};
@@ -103,21 +104,14 @@ pub async fn start(setup: Setup) -> anyhow::Result<Bound> {
         max_pixels: setup.max_pixels,
         ..RuntimeOptions::default()
     };
+    let (loaded, mut problems) = load_graphs(&setup.graphs_dir);
+    let graphs: Vec<(String, imgflo_runtime::Graph)> = loaded.iter().map(|(n, g, _)| (n.clone(), g.clone())).collect();
+    let (registry, subgraph_problems) = with_graphs(Registry::builtin(), &graphs);
+    problems.extend(subgraph_problems);
     let info = RuntimeInfo { id: id.clone(), label: setup.common.label.clone(), secret: secret.clone() };
-    let runtime = Runtime::with_options(info, Registry::builtin(), options);
-
-    let mut problems = Vec::new();
-    match file::list_dir(&setup.graphs_dir) {
-        Ok(files) => {
-            for (name, path) in files {
-                match file::load(&path) {
-                    Ok(g) => runtime.insert_graph_from(&name, g, path),
-                    Err(e) => problems.push(e.to_string()),
-                }
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => problems.push(format!("cannot read {}: {e}", setup.graphs_dir.display())),
+    let runtime = Runtime::with_options(info, registry, options);
+    for (name, g, path) in loaded {
+        runtime.insert_graph_from(&name, g, path);
     }
     if let Some(main) = &setup.main_graph {
         anyhow::ensure!(runtime.graph(main).is_some(), "no graph {main:?} in {}", setup.graphs_dir.display());
@@ -127,6 +121,25 @@ pub async fn start(setup: Setup) -> anyhow::Result<Bound> {
     let addr = listener.local_addr()?;
     let live_url = live_url(&setup.common.ide, addr, &id, secret.as_deref());
     Ok(Bound { listener, runtime, addr, live_url, problems })
+}
+
+/// The graphs of a directory (a missing directory has none), and what failed to load.
+pub fn load_graphs(dir: &std::path::Path) -> (Vec<(String, imgflo_runtime::Graph, PathBuf)>, Vec<String>) {
+    let mut graphs = Vec::new();
+    let mut problems = Vec::new();
+    match file::list_dir(dir) {
+        Ok(files) => {
+            for (name, path) in files {
+                match file::load(&path) {
+                    Ok(g) => graphs.push((name, g, path)),
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => problems.push(format!("cannot read {}: {e}", dir.display())),
+    }
+    (graphs, problems)
 }
 
 /// Flowhub's live-mode URL for a runtime at `addr`.

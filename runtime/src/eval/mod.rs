@@ -9,6 +9,7 @@
 
 mod instance;
 mod plan;
+pub mod subgraph;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;

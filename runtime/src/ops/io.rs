@@ -100,7 +100,8 @@ fn run_load(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
         path
     };
     if target.is_empty() {
-        return Err(OpError::Invalid("nothing to load: set path or uri".into()));
+        // Not configured yet: idle, like a filter with nothing connected.
+        return Err(OpError::MissingInput("path"));
     }
     Ok(Outputs::image(load_file(Path::new(target), ctx)?))
 }
