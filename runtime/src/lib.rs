@@ -10,8 +10,11 @@ pub mod eval;
 pub mod graph;
 pub mod info;
 pub mod ops;
+pub mod pipeline;
 pub mod pixels;
+pub mod seedrandom;
 pub mod value;
+pub mod video;
 
 pub use color::Color;
 pub use graph::Graph;

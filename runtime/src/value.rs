@@ -115,6 +115,8 @@ pub struct PortSpec {
     pub maximum: Option<f64>,
     /// Allowed values of an `enum` port.
     pub values: &'static [&'static str],
+    /// An array port: every connection to it gives one element, in index order.
+    pub addressable: bool,
 }
 
 /// Why a raw value could not be given to a port.
@@ -145,6 +147,7 @@ impl PortSpec {
             minimum: None,
             maximum: None,
             values: &[],
+            addressable: false,
         }
     }
 
@@ -157,6 +160,7 @@ impl PortSpec {
             minimum: Some(min),
             maximum: Some(max),
             values: &[],
+            addressable: false,
         }
     }
 
@@ -169,6 +173,7 @@ impl PortSpec {
             minimum: Some(min as f64),
             maximum: Some(max as f64),
             values: &[],
+            addressable: false,
         }
     }
 
@@ -181,6 +186,7 @@ impl PortSpec {
             minimum: None,
             maximum: None,
             values: &[],
+            addressable: false,
         }
     }
 
@@ -193,6 +199,7 @@ impl PortSpec {
             minimum: None,
             maximum: None,
             values: &[],
+            addressable: false,
         }
     }
 
@@ -211,6 +218,7 @@ impl PortSpec {
             minimum: None,
             maximum: None,
             values,
+            addressable: false,
         }
     }
 
@@ -223,6 +231,7 @@ impl PortSpec {
             minimum: None,
             maximum: None,
             values: &[],
+            addressable: false,
         }
     }
 

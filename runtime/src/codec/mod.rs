@@ -6,6 +6,7 @@
 //! (TurboJPEG), with DCT-domain downscaling when the caller says how small the image
 //! will be used ("shrink on load"); the other formats through the `image` crate.
 
+pub mod animation;
 mod decode;
 mod encode;
 mod exif;

@@ -15,9 +15,16 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-pub use instance::{bind_params, decode_input, run_graph, GraphInput, RunOutput};
+pub use instance::{
+    bind_params, decode_input, is_canvas_graph, request_param_specs, run_graph, GraphInput, PreparedGraph,
+    RequestOptions, RunOutput, CANVAS_INPORT, RESIZE_PARAMS, VIDEO_PARAMS,
+};
 pub use plan::GraphError;
 use plan::Plan;
+
+/// Largest index of an array port element (a hostile `[4000000000]` index must not
+/// allocate gigabytes).
+const MAX_ARRAY_SLOTS: usize = 4096;
 
 use crate::graph::Graph;
 use crate::ops::{Inputs, OpError, Outputs, Registry, RunContext};
@@ -47,7 +54,7 @@ pub enum EvalError {
 }
 
 impl EvalError {
-    fn from_op(node: &str, component: &str, e: OpError) -> EvalError {
+    pub(crate) fn from_op(node: &str, component: &str, e: OpError) -> EvalError {
         match e {
             OpError::Cancelled => EvalError::Cancelled,
             OpError::DeadlineExceeded => EvalError::DeadlineExceeded,
@@ -225,8 +232,8 @@ impl Network {
         let order = self.plan.order_for(&target_idx);
         let mut consumers = vec![0usize; self.plan.nodes.len()];
         for &n in &order {
-            for &(_, src, _) in &self.plan.nodes[n].edges {
-                consumers[src] += 1;
+            for e in &self.plan.nodes[n].edges {
+                consumers[e.src] += 1;
             }
         }
         for &t in &target_idx {
@@ -241,10 +248,10 @@ impl Network {
             let outputs = node.op.run(&inputs, ctx).map_err(|e| EvalError::from_op(&node.id, &node.component, e))?;
             drop(inputs);
             self.stats.executed += 1;
-            for &(_, src, _) in &node.edges {
-                consumers[src] -= 1;
-                if consumers[src] == 0 {
-                    results[src] = None;
+            for e in &node.edges {
+                consumers[e.src] -= 1;
+                if consumers[e.src] == 0 {
+                    results[e.src] = None;
                 }
             }
             results[n] = Some(outputs);
@@ -272,10 +279,26 @@ impl Network {
         for (port, v) in &node.iips {
             inputs.set(port, v.clone());
         }
-        for &(port, src, sport) in &node.edges {
-            if let Some(v) = upstream(src).and_then(|o| o.get(sport)) {
-                inputs.set(port, v.clone());
+        let mut arrays: Vec<(&'static str, Vec<(u32, serde_json::Value)>)> = Vec::new();
+        for e in &node.edges {
+            let Some(v) = upstream(e.src).and_then(|o| o.get(e.src_port)) else { continue };
+            match e.slot {
+                None => inputs.set(e.port, v.clone()),
+                Some(slot) => match arrays.iter_mut().find(|(p, _)| *p == e.port) {
+                    Some((_, elements)) => elements.push((slot, v.to_json())),
+                    None => arrays.push((e.port, vec![(slot, v.to_json())])),
+                },
             }
+        }
+        // An array port's value: its elements by index, gaps as null.
+        for (port, mut elements) in arrays {
+            elements.sort_by_key(|(slot, _)| *slot);
+            let len = elements.last().map_or(0, |(s, _)| *s as usize + 1).min(MAX_ARRAY_SLOTS);
+            let mut array = vec![serde_json::Value::Null; len];
+            for (slot, v) in elements.into_iter().filter(|(s, _)| (*s as usize) < len) {
+                array[slot as usize] = v;
+            }
+            inputs.set(port, Value::Json(serde_json::Value::Array(array)));
         }
         for p in &spec.inports {
             if let Some(v) = overrides.get(&node.id, p.name) {

@@ -32,9 +32,20 @@ pub(crate) struct PlanNode {
     pub op: Arc<dyn Operation>,
     /// Constant values from IIPs (later IIPs to the same port win).
     pub iips: Vec<(&'static str, Value)>,
-    /// Incoming edges: (inport, source node index, source outport). One per inport:
-    /// a later edge to the same inport replaces the earlier, as in imgflo.
-    pub edges: Vec<(&'static str, usize, &'static str)>,
+    /// Incoming edges. One per inport (a later edge to the same inport replaces the
+    /// earlier, as in imgflo), except on array ports, which keep every edge.
+    pub edges: Vec<PlanEdge>,
+}
+
+/// An edge into a node.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PlanEdge {
+    pub port: &'static str,
+    pub src: usize,
+    pub src_port: &'static str,
+    /// The element of an array port this edge fills (its index, or the next free
+    /// one in connection order, as NoFlo attaches sockets).
+    pub slot: Option<u32>,
 }
 
 /// A graph resolved against a registry.
@@ -95,10 +106,19 @@ impl Plan {
                             tgt_type: tport.ty.as_str(),
                         });
                     }
-                    let (tname, sname) = (tport.name, sport.name);
+                    let (tname, sname, addressable) = (tport.name, sport.name, tport.addressable);
                     let edges = &mut nodes[ti].edges;
-                    edges.retain(|(p, _, _)| *p != tname);
-                    edges.push((tname, si, sname));
+                    let slot = if addressable {
+                        let next =
+                            edges.iter().filter(|e| e.port == tname).filter_map(|e| e.slot).max().map_or(0, |m| m + 1);
+                        let slot = tgt.index.unwrap_or(next);
+                        edges.retain(|e| !(e.port == tname && e.slot == Some(slot)));
+                        Some(slot)
+                    } else {
+                        edges.retain(|e| e.port != tname);
+                        None
+                    };
+                    edges.push(PlanEdge { port: tname, src: si, src_port: sname, slot });
                 }
                 Connection::Iip { data, tgt, .. } => {
                     let ti = node_of(&tgt.node)?;
@@ -147,7 +167,7 @@ impl Plan {
             let mut stack = vec![(start, 0usize)];
             state[start] = 1;
             while let Some((n, i)) = stack.pop() {
-                if let Some(&(_, src, _)) = self.nodes[n].edges.get(i) {
+                if let Some(&PlanEdge { src, .. }) = self.nodes[n].edges.get(i) {
                     stack.push((n, i + 1));
                     match state[src] {
                         0 => {
@@ -181,7 +201,7 @@ impl Plan {
                 }
                 seen[n] = true;
                 stack.push((n, true));
-                for &(_, src, _) in self.nodes[n].edges.iter().rev() {
+                for &PlanEdge { src, .. } in self.nodes[n].edges.iter().rev() {
                     if !seen[src] {
                         stack.push((src, false));
                     }

@@ -42,6 +42,7 @@ impl SubgraphOp {
             minimum: None,
             maximum: None,
             values: &[],
+            addressable: false,
         };
         let mut spec_in = Vec::new();
         let mut inports = Vec::new();

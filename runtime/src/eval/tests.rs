@@ -169,7 +169,7 @@ fn run_graph_binds_parameters_and_resizes_the_input() {
     match run(vec![("nope", json!("1"))]) {
         Err(EvalError::UnknownParameter { name, valid }) => {
             assert_eq!(name, "nope");
-            assert_eq!(valid, vec!["amount", "width", "height"]);
+            assert_eq!(valid, vec!["amount", "width", "height", "video_bitrate", "video_framerate"]);
         }
         other => panic!("{other:?}"),
     }
@@ -205,4 +205,61 @@ fn evaluate_all_reports_failing_nodes_and_idles_unconnected_ones() {
     net.evaluate_all(&input(), &RunContext::default(), &|_, c| c != "test/count").unwrap();
     assert!(net.node_outputs("in").is_some());
     assert!(net.node_outputs("a").is_none());
+}
+
+/// Two fills into `canvas/Draw`'s array port `commands`: both drawn, in connection
+/// order (the later fill covers the earlier), and an edge beats an IIP to the same
+/// port whatever their order (NoFlo sends IIPs first).
+#[test]
+fn array_ports_collect_every_edge_in_order() {
+    let g = crate::graph::json::from_str(
+        r##"{"properties": {"environment": {"type": "noflo-nodejs"}},
+            "processes": {
+              "split": {"component": "core/Split"},
+              "w": {"component": "objects/ExtractProperty"},
+              "origin": {"component": "canvas/MakePoint"},
+              "all": {"component": "canvas/MakeRectangle"},
+              "half": {"component": "canvas/MakeRectangle"},
+              "red": {"component": "canvas/Fill"},
+              "blue": {"component": "canvas/Fill"},
+              "draw": {"component": "canvas/Draw"}},
+            "connections": [
+              {"src": {"process": "split", "port": "out"}, "tgt": {"process": "w", "port": "in"}},
+              {"src": {"process": "split", "port": "out"}, "tgt": {"process": "draw", "port": "canvas"}},
+              {"src": {"process": "w", "port": "out"}, "tgt": {"process": "all", "port": "width"}},
+              {"data": 1, "tgt": {"process": "all", "port": "width"}},
+              {"data": "width", "tgt": {"process": "w", "port": "key"}},
+              {"data": 0, "tgt": {"process": "origin", "port": "x"}},
+              {"data": 0, "tgt": {"process": "origin", "port": "y"}},
+              {"src": {"process": "origin", "port": "point"}, "tgt": {"process": "all", "port": "point"}},
+              {"src": {"process": "origin", "port": "point"}, "tgt": {"process": "half", "port": "point"}},
+              {"data": 4, "tgt": {"process": "all", "port": "height"}},
+              {"data": 2, "tgt": {"process": "half", "port": "width"}},
+              {"data": 4, "tgt": {"process": "half", "port": "height"}},
+              {"src": {"process": "all", "port": "rectangle"}, "tgt": {"process": "red", "port": "items"}},
+              {"src": {"process": "half", "port": "rectangle"}, "tgt": {"process": "blue", "port": "items"}},
+              {"data": "#f00", "tgt": {"process": "red", "port": "fillstyle"}},
+              {"data": "#00f", "tgt": {"process": "blue", "port": "fillstyle"}},
+              {"src": {"process": "red", "port": "fill"}, "tgt": {"process": "draw", "port": "commands"}},
+              {"src": {"process": "blue", "port": "fill"}, "tgt": {"process": "draw", "port": "commands"}}],
+            "inports": {"canvas": {"process": "split", "port": "in"}},
+            "outports": {"output": {"process": "draw", "port": "canvas"}}}"##,
+    )
+    .unwrap();
+    let reg = Registry::builtin();
+    let params = vec![("width".to_string(), json!("4")), ("height".to_string(), json!("4"))];
+    let out = run_graph(&g, reg, &GraphInput { image: None, params }, &RunContext::default()).unwrap();
+    assert_eq!(out.image.dimensions(), (4, 4), "a blank canvas of width x height");
+    let px = out.image.to_rgba8();
+    assert_eq!(&px[..4], &[0, 0, 255, 255], "blue, drawn second, over red");
+    assert_eq!(&px[12..16], &[255, 0, 0, 255], "red across the whole width (the edge beat the IIP 1)");
+    assert!(matches!(
+        run_graph(
+            &g,
+            reg,
+            &GraphInput { image: None, params: vec![("canvas".into(), json!("x"))] },
+            &RunContext::default()
+        ),
+        Err(EvalError::UnknownParameter { .. })
+    ));
 }

@@ -32,6 +32,8 @@ impl Registry {
             super::blend::register(&mut reg);
             super::filters::register(&mut reg);
             super::retro::register(&mut reg);
+            super::draw::register(&mut reg);
+            super::helpers::register(&mut reg);
             reg
         })
     }

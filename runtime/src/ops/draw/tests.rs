@@ -1,0 +1,146 @@
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+
+fn run(name: &str, values: Vec<(&'static str, Value)>) -> Outputs {
+    let op = Registry::builtin().get(name).unwrap();
+    let mut inputs = Inputs::defaults(op.spec());
+    for (p, v) in values {
+        inputs.set(p, v);
+    }
+    op.run(&inputs, &RunContext::default()).unwrap()
+}
+
+fn j(v: Json) -> Value {
+    Value::Json(v)
+}
+
+fn pixel(img: &Image, x: u32, y: u32) -> [u8; 4] {
+    let data = img.to_rgba8();
+    let i = ((y * img.width() + x) * 4) as usize;
+    [data[i], data[i + 1], data[i + 2], data[i + 3]]
+}
+
+fn canvas(w: u32, h: u32) -> Arc<Image> {
+    Arc::new(blank_canvas(w, h, &RunContext::default()).unwrap())
+}
+
+#[test]
+fn builders_make_command_objects() {
+    let out = run("canvas/MakePoint", vec![("x", j(json!(1))), ("y", j(json!(2)))]);
+    assert_eq!(out.get("point").unwrap().to_json(), json!({"type": "point", "x": 1, "y": 2}));
+    // A missing required property: nothing yet.
+    assert!(run("canvas/MakePoint", vec![("x", j(json!(1)))]).0.is_empty());
+}
+
+#[test]
+fn array_properties_expand_and_shorter_arrays_repeat() {
+    let out = run("canvas/MakePoint", vec![("x", j(json!([1, 2, 3]))), ("y", j(json!([10, 20])))]);
+    assert_eq!(
+        out.get("point").unwrap().to_json(),
+        json!([
+            {"type": "point", "x": 1, "y": 10},
+            {"type": "point", "x": 2, "y": 20},
+            {"type": "point", "x": 3, "y": 10}
+        ])
+    );
+    assert!(run("canvas/MakePoint", vec![("x", j(json!([]))), ("y", j(json!(1)))]).0.is_empty());
+}
+
+#[test]
+fn colours_are_css_strings() {
+    let out = run(
+        "canvas/MakeRGBColor",
+        vec![("red", j(json!(10.4))), ("green", j(json!(20.6))), ("blue", j(json!(30))), ("alpha", j(json!(0.9)))],
+    );
+    assert_eq!(out.get("color").unwrap().to_json(), json!("rgba(10, 21, 30, 0.9)"));
+    let out =
+        run("canvas/MakeRGBColor", vec![("red", j(json!([255, 0]))), ("green", j(json!(0))), ("blue", j(json!(0)))]);
+    assert_eq!(out.get("color").unwrap().to_json(), json!(["rgb(255, 0, 0)", "rgb(0, 0, 0)"]));
+}
+
+#[test]
+fn fill_of_many_paths_cycles_its_colours() {
+    let paths = json!([{"type": "path", "items": []}, {"type": "path", "items": []}, {"type": "path", "items": []}]);
+    let out = run("canvas/Fill", vec![("items", j(json!([paths]))), ("fillstyle", j(json!(["red", "blue"])))]);
+    let fills = out.get("fill").unwrap().to_json();
+    let styles: Vec<_> = fills.as_array().unwrap().iter().map(|f| f["fillstyle"].clone()).collect();
+    assert_eq!(styles, vec![json!("red"), json!("blue"), json!("red")]);
+    assert_eq!(fills[1]["items"], json!([{"type": "path", "items": []}]));
+}
+
+#[test]
+fn the_canvas_graph_covers_the_canvas_with_its_colour() {
+    let rect = json!({"type": "rectangle", "point": {"type": "point", "x": 0, "y": 0}, "width": 60, "height": 40});
+    let fill = run("canvas/Fill", vec![("items", j(json!([rect]))), ("fillstyle", j(json!("#87a9a7")))]);
+    let out = run(
+        "canvas/Draw",
+        vec![
+            ("canvas", Value::Image(canvas(60, 40))),
+            ("commands", j(json!([fill.get("fill").unwrap().to_json()]))),
+            ("clearevery", Value::Bool(true)),
+        ],
+    );
+    let img = out.get("canvas").unwrap().as_image().unwrap().clone();
+    for (x, y) in [(0, 0), (59, 39), (30, 20)] {
+        assert_eq!(pixel(&img, x, y), [0x87, 0xa9, 0xa7, 255]);
+    }
+}
+
+#[test]
+fn shapes_paint_where_they_are_and_nowhere_else() {
+    let circle = json!({"type": "circle", "center": {"x": 20, "y": 20}, "radius": 10});
+    let tri = json!({"type": "path", "items": [{"type": "point", "x": 30, "y": 0}, {"type": "point", "x": 40, "y": 0}, {"type": "point", "x": 30, "y": 10}]});
+    let commands = json!([
+        {"type": "fill", "items": [circle, tri], "fillstyle": "rgba(255, 0, 0, 0.5)"},
+        {"type": "stroke", "items": [{"type": "rectangle", "point": {"x": 2, "y": 2}, "width": 5, "height": 5}], "strokestyle": "#00f", "linewidth": 2},
+        {"type": "fillRect", "point": {"x": 45, "y": 30}, "width": 5, "height": 5}
+    ]);
+    let img = draw(&canvas(50, 40), &commands, false, &RunContext::default()).unwrap();
+    assert_eq!(pixel(&img, 20, 20), [255, 0, 0, 128], "inside the circle, half opaque");
+    assert_eq!(pixel(&img, 20, 35)[3], 0, "outside the circle");
+    assert_eq!(pixel(&img, 32, 2), [255, 0, 0, 128], "inside the triangle");
+    assert_eq!(pixel(&img, 38, 8)[3], 0, "beyond the triangle's hypotenuse");
+    assert_eq!(pixel(&img, 2, 4), [0, 0, 255, 255], "on the stroked edge");
+    assert_eq!(pixel(&img, 4, 4)[3], 0, "stroke leaves the inside empty");
+    assert_eq!(pixel(&img, 47, 32), [0, 0, 0, 255], "fillRect in the default black");
+}
+
+#[test]
+fn drawing_over_a_photo_keeps_what_is_not_covered() {
+    let photo = Arc::new(Image::from_rgb8(4, 4, vec![200; 48]).unwrap());
+    let commands = json!({"type": "fillRect", "point": {"x": 0, "y": 0}, "width": 2, "height": 4, "fillstyle": "x"});
+    let img = draw(&photo, &json!([{"type": "fillStyle", "value": "#fff"}, commands]), false, &RunContext::default())
+        .unwrap();
+    assert_eq!(pixel(&img, 0, 0), [255, 255, 255, 255]);
+    assert_eq!(pixel(&img, 3, 3), [200, 200, 200, 255]);
+    let cleared = draw(&photo, &json!([]), true, &RunContext::default()).unwrap();
+    assert_eq!(pixel(&cleared, 3, 3), [0, 0, 0, 0]);
+}
+
+#[test]
+fn invalid_colours_are_ignored_and_transforms_move_shapes() {
+    let commands = json!([
+        {"type": "fillStyle", "value": "#0f0"},
+        {"type": "fillStyle", "value": "not a colour"},
+        {"type": "transform", "translate": {"x": 10, "y": 0}, "items": [
+            {"type": "fillRect", "point": {"x": 0, "y": 0}, "width": 2, "height": 2}
+        ]}
+    ]);
+    let img = draw(&canvas(20, 4), &commands, false, &RunContext::default()).unwrap();
+    assert_eq!(pixel(&img, 10, 1), [0, 255, 0, 255]);
+    assert_eq!(pixel(&img, 1, 1)[3], 0);
+}
+
+#[test]
+fn hostile_commands_are_refused_not_crashing() {
+    let mut deep = json!({"type": "fillRect", "point": {"x": 0, "y": 0}, "width": 1, "height": 1});
+    for _ in 0..200 {
+        deep = json!([deep]);
+    }
+    assert!(draw(&canvas(2, 2), &deep, false, &RunContext::default()).is_err());
+    let weird = json!([1, "x", null, {"type": "nope"}, {"type": "fillRect", "point": {"x": "a"}}, {"type": "circle", "radius": -1, "center": {"x": 0, "y": 0}}]);
+    assert!(draw(&canvas(2, 2), &weird, false, &RunContext::default()).is_ok());
+}
