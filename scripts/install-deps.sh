@@ -6,6 +6,8 @@ missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v nasm >/dev/null || missing+=(nasm)
 command -v cc >/dev/null || missing+=(build-essential)
+# ffmpeg and ffprobe process video (MP4 through graphs).
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing build prerequisites: ${missing[*]}" >&2
 sudo=""

@@ -144,10 +144,6 @@ async fn reference_cases_over_http() {
         serde_yaml_ng::from_str(&std::fs::read_to_string(fx.join("reference/cases.yaml")).unwrap()).unwrap();
     let mut failures = Vec::new();
     for case in &cases {
-        if case.name == "regcheck_canvas" {
-            println!("{:<26} not yet supported: generative canvas graphs", case.name);
-            continue;
-        }
         let r = client().get(s.url(&case.url)).send().await.unwrap();
         if r.status() != 301 {
             failures.push(format!("{}: status {}", case.name, r.status()));

@@ -43,9 +43,14 @@ pub fn port_metadata(spec: &PortSpec) -> Map<String, Json> {
 
 /// The width/height parameters the server adds to image graphs.
 pub fn resize_inports() -> Vec<InportInfo> {
+    size_inports("rescale", ["x", "y"])
+}
+
+fn size_inports(node: &str, ports: [&str; 2]) -> Vec<InportInfo> {
     ["width", "height"]
         .iter()
-        .map(|name| {
+        .zip(ports)
+        .map(|(name, port)| {
             let mut metadata = Map::new();
             metadata.insert("type".into(), json!("int"));
             metadata.insert(
@@ -54,21 +59,48 @@ pub fn resize_inports() -> Vec<InportInfo> {
             );
             metadata.insert("minimum".into(), json!(0));
             metadata.insert("maximum".into(), json!(2000));
-            InportInfo {
-                name: name.to_string(),
-                node: "rescale".into(),
-                port: if *name == "width" { "x".into() } else { "y".into() },
-                metadata,
-            }
+            InportInfo { name: name.to_string(), node: node.into(), port: port.into(), metadata }
         })
         .collect()
+}
+
+/// The parameters a request may give besides the graph's own inports: for image
+/// graphs `width`/`height` (resize the input) and the video settings; for
+/// generative graphs `width`/`height` (the blank canvas, or a resize of the output
+/// when there is an input).
+pub fn request_inports(graph: &Graph) -> Vec<InportInfo> {
+    if crate::eval::is_canvas_graph(graph) {
+        return size_inports("canvas", ["width", "height"]);
+    }
+    let [_, bitrate, framerate] = crate::eval::request_param_specs();
+    let mut out = resize_inports();
+    let mut rate = port_metadata(&framerate);
+    rate.insert("description".into(), json!("Frames per second in output video (default: the input's)"));
+    out.push(InportInfo {
+        name: "video_bitrate".into(),
+        node: "save".into(),
+        port: "video-bit-rate".into(),
+        metadata: port_metadata(&bitrate),
+    });
+    out.push(InportInfo {
+        name: "video_framerate".into(),
+        node: "save".into(),
+        port: "frame-rate".into(),
+        metadata: rate,
+    });
+    out
 }
 
 /// The public inports of an image graph with their metadata (existing metadata
 /// keys in the graph, such as Flowhub's layout, are kept and never overwritten).
 pub fn inports(graph: &Graph, registry: &Registry) -> Vec<InportInfo> {
     let mut out = Vec::new();
+    let canvas = crate::eval::is_canvas_graph(graph);
     for (name, p) in &graph.inports {
+        // A generative graph's canvas is the server's to give, not a parameter.
+        if canvas && name == crate::eval::CANVAS_INPORT {
+            continue;
+        }
         let mut metadata = p.metadata.clone();
         let spec = graph.nodes.get(&p.node).and_then(|n| registry.spec(&n.component)).and_then(|c| c.inport(&p.port));
         if let Some(spec) = spec {
@@ -90,19 +122,27 @@ pub fn inports(graph: &Graph, registry: &Registry) -> Vec<InportInfo> {
 }
 
 /// The graph as `/graphs` shows it: its canonical JSON with inport and outport
-/// metadata filled in, plus `width` and `height` for image graphs.
+/// metadata filled in, plus the request parameters (`width`, `height`, video
+/// settings) of image and generative graphs.
 pub fn enriched_json(graph: &Graph, registry: &Registry) -> Json {
     let mut value = graph_json::to_value(graph);
-    let is_image_graph = matches!(graph.runtime_type(), None | Some("imgflo"));
-    if !is_image_graph {
+    let canvas = crate::eval::is_canvas_graph(graph);
+    if !canvas && !matches!(graph.runtime_type(), None | Some("imgflo")) {
         return value;
     }
     let mut ports = Map::new();
-    for info in inports(graph, registry).into_iter().chain(resize_inports()) {
+    for info in inports(graph, registry).into_iter().chain(request_inports(graph)) {
         ports.insert(
             info.name,
             json!({"process": info.node, "port": info.port, "metadata": Json::Object(info.metadata)}),
         );
+    }
+    if canvas {
+        // As the original listed it: an input image is optional (drawn on).
+        ports.entry("input").or_insert(json!({"metadata": {
+            "type": "buffer",
+            "description": "Image to draw on; without one, a blank canvas of width x height (600x400)"
+        }}));
     }
     value["inports"] = Json::Object(ports);
     if let Some(Json::Object(outs)) = value.get_mut("outports") {
@@ -146,6 +186,32 @@ mod tests {
 
         let v = enriched_json(&g, Registry::builtin());
         assert_eq!(v["inports"]["width"]["metadata"]["maximum"], json!(2000));
+        assert_eq!(v["inports"]["video_bitrate"]["metadata"]["default"], json!(128));
+        assert_eq!(v["inports"]["video_framerate"]["metadata"]["maximum"], json!(100.0));
         assert_eq!(v["outports"]["output"]["metadata"]["type"], json!("buffer"));
+    }
+}
+
+#[cfg(test)]
+mod canvas_tests {
+    use super::*;
+
+    #[test]
+    fn generative_graphs_list_size_on_the_canvas_and_hide_the_canvas_port() {
+        let g = crate::graph::json::from_str(
+            r##"{"properties": {"environment": {"type": "noflo-browser"}},
+                "processes": {"split": {"component": "core/Split"}, "fill": {"component": "canvas/Fill"}},
+                "connections": [{"data": "#ff00ff", "tgt": {"process": "fill", "port": "fillstyle"}}],
+                "inports": {"canvas": {"process": "split", "port": "in"}, "color": {"process": "fill", "port": "fillstyle"}},
+                "outports": {"output": {"process": "fill", "port": "fill"}}}"##,
+        )
+        .unwrap();
+        let v = enriched_json(&g, Registry::builtin());
+        let ports = v["inports"].as_object().unwrap();
+        assert!(!ports.contains_key("canvas"));
+        assert_eq!(v["inports"]["color"]["metadata"]["default"], json!("#ff00ff"));
+        assert_eq!(v["inports"]["width"]["process"], json!("canvas"));
+        assert_eq!(v["inports"]["input"]["metadata"]["type"], json!("buffer"));
+        assert!(!ports.contains_key("video_bitrate"));
     }
 }

@@ -35,6 +35,15 @@ pub struct Config {
     pub background_queue: usize,
     /// Longest a job may run before it is abandoned with 504.
     pub job_deadline: Duration,
+    /// Workers and queue of the video lane (MP4 in or out), so video never takes
+    /// an image request's worker; and the deadline of a video job.
+    pub video_workers: usize,
+    pub video_queue: usize,
+    pub video_deadline: Duration,
+    /// Limits on animated inputs (frames, total pixels) and videos (duration,
+    /// frames, frame size).
+    pub animation_limits: imgflo_runtime::codec::animation::AnimationLimits,
+    pub video_limits: imgflo_runtime::video::VideoLimits,
     pub cache_max_bytes: u64,
     pub fetch: FetchConfig,
     /// `DATABASE_URL` (a SQLite path) instead of `<data_dir>/imgflo.db`.
@@ -66,6 +75,11 @@ impl Default for Config {
             background_workers: 1,
             background_queue: 256,
             job_deadline: Duration::from_secs(30),
+            video_workers: 1,
+            video_queue: 16,
+            video_deadline: Duration::from_secs(300),
+            animation_limits: Default::default(),
+            video_limits: Default::default(),
             cache_max_bytes: 2 << 30,
             fetch: FetchConfig::default(),
             database_url: None,

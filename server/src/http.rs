@@ -186,7 +186,11 @@ async fn cache_file(state: &State, key: &str, if_none_match: Option<&str>) -> Re
     }
     let data = tokio::fs::read(&file.path).await.map_err(|_| not_found())?;
     Metrics::add(&state.metrics.bytes_out, data.len() as u64);
-    let ct = imgflo_runtime::codec::sniff(&data).map(|f| f.mime()).unwrap_or("application/octet-stream");
+    let ct = match imgflo_runtime::codec::sniff(&data) {
+        Some(f) => f.mime(),
+        None if imgflo_runtime::video::is_video(&data) => "video/mp4",
+        None => "application/octet-stream",
+    };
     let mut r = response(200, Some(ct), Bytes::from(data));
     let h = r.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?);

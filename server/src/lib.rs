@@ -54,6 +54,7 @@ pub struct State {
     pub fetcher: fetch::Fetcher,
     pub urgent: jobs::Lane,
     pub background: jobs::Lane,
+    pub video: jobs::Lane,
     pub flights: jobs::Flights,
     pub metrics: metrics::Metrics,
     pub local_port: u16,
@@ -90,6 +91,7 @@ impl Server {
             fetcher,
             urgent: jobs::Lane::new("urgent", cfg.workers, cfg.queue_capacity),
             background: jobs::Lane::new("background", cfg.background_workers, cfg.background_queue),
+            video: jobs::Lane::new("video", cfg.video_workers, cfg.video_queue),
             flights: jobs::Flights::default(),
             metrics: metrics::Metrics::default(),
             local_port,
@@ -162,12 +164,13 @@ impl Server {
         tracing::info!("shutting down: finishing open requests");
         tokio::select! {
             _ = graceful.shutdown() => {}
-            _ = tokio::time::sleep(state.cfg.job_deadline + std::time::Duration::from_secs(5)) => {
+            _ = tokio::time::sleep(state.cfg.job_deadline.max(state.cfg.video_deadline) + std::time::Duration::from_secs(5)) => {
                 tracing::warn!("open requests did not finish in time");
             }
         }
         state.urgent.drain(state.cfg.workers).await;
         state.background.drain(state.cfg.background_workers).await;
+        state.video.drain(state.cfg.video_workers).await;
         watcher.abort();
         Ok(())
     }

@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use imgflo_runtime::codec::{self, CodecError, EncodeOptions, OutputFormat};
-use imgflo_runtime::eval::{self, EvalError, GraphInput};
+use imgflo_runtime::codec::{EncodeOptions, OutputFormat};
+use imgflo_runtime::eval::{self, EvalError};
 use imgflo_runtime::ops::{Cancel, Limits, OpError, RunContext};
+use imgflo_runtime::pipeline::{self, InputLimits, Output, PipelineError};
 use serde_json::{json, Value};
 
 use crate::auth::{AuthError, Scope};
@@ -33,8 +34,8 @@ pub enum Outcome {
     Accepted { key: CacheKey },
 }
 
-/// The output formats of image graphs.
-pub const IMAGE_FORMATS: [&str; 5] = ["jpg", "jpeg", "png", "webp", "gif"];
+/// The output formats of image graphs (`mp4`: video, frame by frame).
+pub const IMAGE_FORMATS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "gif", "mp4"];
 
 fn auth(state: &State, url: &ProcessingUrl, scope: Scope) -> Result<(), ApiError> {
     let scope = if url.no_cache { Scope::Admin } else { scope };
@@ -53,7 +54,7 @@ pub fn parameter_list(state: &State, graph: &StoredGraph) -> Value {
     let mut out = serde_json::Map::new();
     for info in imgflo_runtime::info::inports(&graph.graph, state.registry)
         .into_iter()
-        .chain(imgflo_runtime::info::resize_inports())
+        .chain(imgflo_runtime::info::request_inports(&graph.graph))
     {
         if info.name == "input" {
             continue;
@@ -114,7 +115,7 @@ pub fn resolve<'a>(
                     return Err(ApiError::UnknownParameter { name: name.clone(), valid: json!({}) });
                 }
             }
-            None | Some("imgflo") => {
+            None | Some("imgflo" | "noflo-browser" | "noflo-nodejs") => {
                 if !IMAGE_FORMATS.contains(&url.ext.as_str()) {
                     return Err(ApiError::UnsupportedType {
                         ext: url.ext.clone(),
@@ -184,7 +185,16 @@ async fn run_job(
     let bytes = if graph.graph.runtime_type() == Some("noop") {
         input.map(|b| b.to_vec()).unwrap_or_default()
     } else {
-        let lane = if background { &state.background } else { &state.urgent };
+        // Video (in or out) has its own lane and deadline: it never takes a worker
+        // image requests wait for.
+        let video = url.ext == "mp4" || input.as_deref().is_some_and(imgflo_runtime::video::is_video);
+        let (lane, deadline) = if video {
+            (&state.video, state.cfg.video_deadline)
+        } else if background {
+            (&state.background, state.cfg.job_deadline)
+        } else {
+            (&state.urgent, state.cfg.job_deadline)
+        };
         let st = state.clone();
         let g = graph.clone();
         let u = url.clone();
@@ -193,7 +203,7 @@ async fn run_job(
             .run(move || {
                 st.metrics.queue_depth.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 st.metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let r = render(&st, &g, &u, input);
+                let r = render(&st, &g, &u, input, deadline);
                 st.metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 r
             })
@@ -221,30 +231,49 @@ async fn run_job(
     Ok(())
 }
 
-/// Decode → evaluate → encode, on a worker thread.
-fn render(state: &State, graph: &StoredGraph, url: &ProcessingUrl, input: Option<Bytes>) -> Result<Vec<u8>, ApiError> {
-    let deadline = Instant::now() + state.cfg.job_deadline;
+/// Decode → evaluate (per frame for animations and video) → encode, on a worker
+/// thread.
+fn render(
+    state: &State,
+    graph: &StoredGraph,
+    url: &ProcessingUrl,
+    input: Option<Bytes>,
+    deadline: std::time::Duration,
+) -> Result<Vec<u8>, ApiError> {
     let input_name = url.input.clone().unwrap_or_default();
-    let image_err = |e: CodecError| ApiError::InputImage { input: input_name.clone(), reason: e.to_string() };
     let params: Vec<(String, Value)> = url.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-    let image = match input {
-        Some(bytes) => {
-            Some(Arc::new(eval::decode_input(&bytes, &params, state.cfg.max_input_pixels).map_err(image_err)?))
-        }
-        None => None,
-    };
-    let ctx = RunContext {
-        cancel: Cancel::with_deadline(deadline),
-        limits: Limits { max_pixels: state.cfg.max_input_pixels },
-        fetch: None,
-    };
-    let out = eval::run_graph(&graph.graph, state.registry, &GraphInput { image, params }, &ctx)
-        .map_err(|e| map_eval_error(state, graph, e))?;
-    let format = OutputFormat::from_extension(&url.ext).ok_or_else(|| ApiError::UnsupportedType {
+    let output = Output::from_extension(&url.ext).ok_or_else(|| ApiError::UnsupportedType {
         ext: url.ext.clone(),
         supported: IMAGE_FORMATS.iter().map(|s| s.to_string()).collect(),
     })?;
-    codec::encode(&out.image, &EncodeOptions::new(format)).map_err(|e| ApiError::Processing(e.to_string()))
+    let ctx = RunContext {
+        cancel: Cancel::with_deadline(Instant::now() + deadline),
+        limits: Limits { max_pixels: state.cfg.max_input_pixels },
+        fetch: None,
+    };
+    let request = pipeline::Request {
+        graph: &graph.graph,
+        registry: state.registry,
+        input: input.as_deref(),
+        params: &params,
+        output,
+        quality: EncodeOptions::new(OutputFormat::Jpeg).quality,
+        limits: InputLimits {
+            max_pixels: state.cfg.max_input_pixels,
+            animation: state.cfg.animation_limits,
+            video: state.cfg.video_limits,
+        },
+    };
+    let image_err = |reason: String| ApiError::InputImage { input: input_name.clone(), reason };
+    pipeline::process(&request, &ctx).map_err(|e| match e {
+        PipelineError::Input(e) => image_err(e.to_string()),
+        PipelineError::InputVideo(e) => image_err(e.to_string()),
+        PipelineError::NotAVideo => image_err(e.to_string()),
+        PipelineError::Eval(EvalError::DeadlineExceeded) => ApiError::Deadline { secs: deadline.as_secs() },
+        PipelineError::Eval(e) => map_eval_error(state, graph, e),
+        PipelineError::Encode(e) => ApiError::Processing(e.to_string()),
+        PipelineError::EncodeVideo(e) => ApiError::Processing(e.to_string()),
+    })
 }
 
 /// Reads an input: an http(s) URL (network rules apply), `files/...` from the files

@@ -1,24 +1,22 @@
 //! `imgflo process`: one graph run on a file, as a request would do it.
 
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::sync::Arc;
-
 use anyhow::{bail, Context};
-use imgflo_runtime::codec::{self, DecodeOptions, EncodeOptions, OutputFormat};
-use imgflo_runtime::eval::{decode_input, run_graph, GraphInput};
 use imgflo_runtime::graph::file;
 use imgflo_runtime::ops::RunContext;
+use imgflo_runtime::pipeline::{self, InputLimits, Output, Request};
 use imgflo_runtime::{Graph, Registry};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// A graph file (.json or .fbp), or the name of a graph in --graphs-dir.
     graph: String,
-    /// Input image file.
+    /// Input file: an image, an animated GIF/WebP or a video.
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Output file; the format comes from its extension (jpg, jpeg, png, webp, gif).
+    /// Output file; the format comes from its extension (jpg, jpeg, png, webp, gif,
+    /// mp4). Animations stay animated as gif/webp; video and animations become mp4.
     #[arg(long)]
     output: PathBuf,
     /// Set a graph parameter (repeatable): name=value.
@@ -67,21 +65,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         imgflo_runtime::ops::io::write_atomic(&args.output, &bytes)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(rt) = graph.runtime_type().filter(|t| *t != "imgflo") {
-        bail!("graph runtime {rt:?} is not supported by this engine yet");
+    if let Some(rt) = graph.runtime_type().filter(|t| !matches!(*t, "imgflo" | "noflo-browser" | "noflo-nodejs")) {
+        bail!("graph runtime {rt:?} is not supported by this engine");
     }
-    let format = OutputFormat::from_extension(&ext)
-        .with_context(|| format!("unsupported output format {ext:?} (jpg, jpeg, png, webp, gif)"))?;
-
-    let image = match input_bytes {
-        Some(bytes) => Some(Arc::new(decode_input(&bytes, &params, DecodeOptions::default().max_pixels)?)),
-        None => None,
+    let output = Output::from_extension(&ext)
+        .with_context(|| format!("unsupported output format {ext:?} (jpg, jpeg, png, webp, gif, mp4)"))?;
+    let request = Request {
+        graph: &graph,
+        registry: Registry::builtin(),
+        input: input_bytes.as_deref(),
+        params: &params,
+        output,
+        quality: args.quality,
+        limits: InputLimits::default(),
     };
-    let input = GraphInput { image, params };
-    let out = run_graph(&graph, Registry::builtin(), &input, &RunContext::default())?;
-    let mut opts = EncodeOptions::new(format);
-    opts.quality = args.quality;
-    let bytes = codec::encode(&out.image, &opts)?;
+    let bytes = pipeline::process(&request, &RunContext::default())?;
     imgflo_runtime::ops::io::write_atomic(&args.output, &bytes)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     Ok(ExitCode::SUCCESS)

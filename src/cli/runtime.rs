@@ -180,11 +180,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             max_pixels: 100_000_000,
         };
         let bound = start(setup).await?;
+        let shutdown = super::shutdown_signal();
         let mut out = std::io::stdout().lock();
         writeln!(out, "imgflo runtime listening on ws://{} (Flowhub: {})", bound.addr, bound.live_url)?;
         out.flush()?;
         drop(out);
-        serve(bound, super::shutdown_signal()).await?;
+        serve(bound, shutdown).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -102,9 +102,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let server = Server::bind(cfg).await.context("cannot start the server")?;
         let addr = server.local_addr();
+        let shutdown = super::shutdown_signal();
         println!("imgflo server listening on http://{addr}");
         tracing::info!(%addr, "listening");
-        server.serve(super::shutdown_signal()).await?;
+        server.serve(shutdown).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
@@ -156,6 +157,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }));
         let server = Server::bind(cfg).await.context("cannot start the server")?;
         let addr = server.local_addr();
+        let shutdown = super::shutdown_signal();
         println!("imgflo server listening on http://{addr}");
         println!("imgflo runtime listening on ws://{} (Flowhub: {})", bound.addr, bound.live_url);
         tracing::info!(%addr, runtime = %bound.addr, "listening");
@@ -165,7 +167,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let live = tokio::spawn(super::runtime::serve(bound, stopped(stop_rx.clone())));
         let signal = async move {
-            super::shutdown_signal().await;
+            shutdown.await;
             let _ = stop_tx.send(true);
         };
         server.serve(signal).await?;

@@ -20,6 +20,8 @@ pub struct SubgraphOp {
     inports: Vec<(&'static str, String, String)>,
     /// Public outport → inner (node, port).
     outports: Vec<(&'static str, String, String)>,
+    /// A generative graph: without a canvas it draws on a blank one.
+    canvas: bool,
 }
 
 /// Names live as long as the component library (built once at start).
@@ -44,12 +46,17 @@ impl SubgraphOp {
             values: &[],
             addressable: false,
         };
+        let canvas = super::is_canvas_graph(graph);
         let mut spec_in = Vec::new();
         let mut inports = Vec::new();
         for (public, p) in &graph.inports {
             let public = leak(public);
             let mut port = inner(&p.node, &p.port, true).unwrap_or_else(|| any(public));
             port.name = public;
+            if canvas && public == super::CANVAS_INPORT {
+                // A generative graph draws on an image: offer the port as one.
+                port = PortSpec { description: CANVAS_DESCRIPTION, ..PortSpec::buffer(public) };
+            }
             let iip = graph.connections.iter().rev().find_map(|c| match c {
                 Connection::Iip { data, tgt, .. } if tgt.node == p.node && tgt.port == p.port => Some(data),
                 _ => None,
@@ -76,9 +83,11 @@ impl SubgraphOp {
             .map_or_else(|| leak(&format!("The {name} graph")), leak);
         let spec =
             ComponentSpec { name: leak(name), description, icon: "sitemap", inports: spec_in, outports: spec_out };
-        Ok(SubgraphOp { spec, graph: graph.clone(), registry, inports, outports })
+        Ok(SubgraphOp { spec, graph: graph.clone(), registry, inports, outports, canvas })
     }
 }
+
+const CANVAS_DESCRIPTION: &str = "Image to draw on (a blank 600x400 canvas when none is sent)";
 
 impl Operation for SubgraphOp {
     fn spec(&self) -> &ComponentSpec {
@@ -88,8 +97,14 @@ impl Operation for SubgraphOp {
     fn run(&self, inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
         let mut overrides = Overrides::new();
         for (public, node, port) in &self.inports {
-            if let Some(v) = inputs.get(public) {
-                overrides.set(node.clone(), port.clone(), v.clone());
+            match inputs.get(public) {
+                Some(v) => overrides.set(node.clone(), port.clone(), v.clone()),
+                None if self.canvas && *public == super::CANVAS_INPORT => {
+                    let (w, h) = crate::ops::draw::DEFAULT_CANVAS;
+                    let blank = crate::ops::draw::blank_canvas(w, h, ctx)?;
+                    overrides.set(node.clone(), port.clone(), crate::value::Value::Image(std::sync::Arc::new(blank)));
+                }
+                None => {}
             }
         }
         let mut network =

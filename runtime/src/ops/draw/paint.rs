@@ -147,7 +147,7 @@ impl Painter<'_> {
                 if self.shapes > MAX_SHAPES {
                     return Err(OpError::Invalid(format!("more than {MAX_SHAPES} shapes in one drawing")));
                 }
-                if self.shapes % 4096 == 0 {
+                if self.shapes.is_multiple_of(4096) {
                     self.ctx.check()?;
                 }
                 if !matches!(wrap, Wrap::None) {
