@@ -59,16 +59,41 @@ pub struct VideoInfo {
     pub audio_codec: Option<String>,
 }
 
-/// Whether bytes start like a video container ffmpeg reads: MP4/MOV (`ftyp`), ASF,
-/// Matroska/WebM, AVI, MPEG-PS, or FLV.
-pub fn is_video(bytes: &[u8]) -> bool {
+/// The ffmpeg demuxer for bytes that start like a video container we accept:
+/// MP4/MOV (`ftyp`), ASF/WMV, Matroska/WebM, AVI, MPEG-PS or FLV. Anything else
+/// (playlists, concat scripts, images) is not a video: ffmpeg is never left to
+/// guess, so no input can make it open other files or URLs.
+pub fn container(bytes: &[u8]) -> Option<&'static str> {
     const ASF: [u8; 8] = [0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11];
-    bytes.get(4..8) == Some(b"ftyp")
-        || bytes.starts_with(&ASF)
-        || bytes.starts_with(&[0x1A, 0x45, 0xDF, 0xA3])
-        || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"AVI "))
-        || bytes.starts_with(&[0x00, 0x00, 0x01, 0xBA])
-        || bytes.starts_with(b"FLV")
+    if bytes.get(4..8) == Some(b"ftyp") {
+        Some("mov")
+    } else if bytes.starts_with(&ASF) {
+        Some("asf")
+    } else if bytes.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some("matroska")
+    } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"AVI ") {
+        Some("avi")
+    } else if bytes.starts_with(&[0x00, 0x00, 0x01, 0xBA]) {
+        Some("mpeg")
+    } else if bytes.starts_with(b"FLV") {
+        Some("flv")
+    } else {
+        None
+    }
+}
+
+/// Whether bytes are a video container we read (see [`container`]).
+pub fn is_video(bytes: &[u8]) -> bool {
+    container(bytes).is_some()
+}
+
+/// The input options for a file: local files only, the demuxer its bytes name.
+fn input_args(cmd: &mut Command, path: &Path) -> Result<(), VideoError> {
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)?.read(&mut head)?;
+    let format = container(&head[..n]).ok_or_else(|| VideoError::Unreadable("not a video container".into()))?;
+    cmd.args(["-protocol_whitelist", "file", "-f", format, "-i"]).arg(path);
+    Ok(())
 }
 
 fn ffmpeg_command(program: &str) -> Command {
@@ -112,7 +137,8 @@ fn parse_rate(s: &str) -> Option<f64> {
 /// Probes a file with `ffprobe`.
 pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
     let mut cmd = ffmpeg_command("ffprobe");
-    cmd.args(["-print_format", "json", "-show_format", "-show_streams"]).arg(path);
+    cmd.args(["-print_format", "json", "-show_format", "-show_streams"]);
+    input_args(&mut cmd, path)?;
     let out = spawn(cmd, "ffprobe")?.wait_with_output()?;
     if !out.status.success() {
         return Err(VideoError::Unreadable(String::from_utf8_lossy(&out.stderr).trim().to_string()));
@@ -192,7 +218,8 @@ impl VideoReader {
         limits: &VideoLimits,
     ) -> Result<VideoReader, VideoError> {
         let mut cmd = ffmpeg_command("ffmpeg");
-        cmd.arg("-i").arg(path).args(["-map", "0:v:0", "-an", "-sn"]);
+        input_args(&mut cmd, path)?;
+        cmd.args(["-map", "0:v:0", "-an", "-sn"]);
         if let Some(r) = fps {
             cmd.arg("-vf").arg(format!("fps={r}"));
         }
@@ -282,7 +309,8 @@ impl VideoWriter {
             .arg(format!("{}", self.settings.fps))
             .args(["-i", "-"]);
         if let Some((audio, _)) = &self.settings.audio_from {
-            cmd.arg("-i").arg(audio).args(["-map", "0:v:0", "-map", "1:a:0"]);
+            input_args(&mut cmd, audio)?;
+            cmd.args(["-map", "0:v:0", "-map", "1:a:0"]);
             let copy = matches!(self.settings.audio_from.as_ref().map(|a| a.1.as_str()), Some("aac" | "mp3" | "alac"));
             if copy {
                 cmd.args(["-c:a", "copy"]);
@@ -446,6 +474,8 @@ mod tests {
         assert!(!is_video(b"RIFF\0\0\0\0WEBPVP8 "));
         assert!(!is_video(b"\xff\xd8\xff\xe0"));
         assert!(!is_video(b""));
+        assert!(!is_video(b"#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd"), "playlists are not videos");
+        assert_eq!(container(b"\0\0\0\x18ftypisom"), Some("mov"));
     }
 
     #[test]

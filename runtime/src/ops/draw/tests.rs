@@ -144,3 +144,30 @@ fn hostile_commands_are_refused_not_crashing() {
     let weird = json!([1, "x", null, {"type": "nope"}, {"type": "fillRect", "point": {"x": "a"}}, {"type": "circle", "radius": -1, "center": {"x": 0, "y": 0}}]);
     assert!(draw(&canvas(2, 2), &weird, false, &RunContext::default()).is_ok());
 }
+
+#[test]
+fn paths_join_points_and_arrays_of_points() {
+    let p = |x: i32, y: i32| json!({"type": "point", "x": x, "y": y});
+    // Points on separate connections: one path through them in order.
+    let out = run("canvas/MakePath", vec![("items", j(json!([p(0, 0), p(4, 0), p(0, 4)])))]);
+    assert_eq!(out.get("path").unwrap().to_json(), json!({"type": "path", "items": [p(0, 0), p(4, 0), p(0, 4)]}));
+    // One array of points: one path of them.
+    let out = run("canvas/MakePath", vec![("items", j(json!([[p(0, 0), p(1, 1)]])))]);
+    assert_eq!(out.get("path").unwrap().to_json()["items"], json!([p(0, 0), p(1, 1)]));
+    // Two arrays: one path per index.
+    let out = run("canvas/MakePath", vec![("items", j(json!([[p(0, 0), p(1, 1)], [p(5, 5), p(6, 6)]])))]);
+    let paths = out.get("path").unwrap().to_json();
+    assert_eq!(paths.as_array().unwrap().len(), 2);
+    assert_eq!(paths[1]["items"], json!([p(1, 1), p(6, 6)]));
+    // Stroke keeps its default closepath; arcs draw.
+    let arc = json!({"type": "arc", "center": {"x": 10, "y": 10}, "radius": 8, "start": 0, "end": std::f64::consts::PI, "reverse": false});
+    let out = run(
+        "canvas/Stroke",
+        vec![("items", j(json!([arc]))), ("strokestyle", j(json!("#fff"))), ("linewidth", j(json!(3)))],
+    );
+    let stroke = out.get("stroke").unwrap().to_json();
+    assert_eq!(stroke[0]["closepath"], json!(false));
+    let img = draw(&canvas(20, 20), &stroke, false, &RunContext::default()).unwrap();
+    assert_eq!(pixel(&img, 10, 18)[3], 255, "the lower half-circle is stroked");
+    assert_eq!(pixel(&img, 10, 2)[3], 0, "the upper half is not");
+}
