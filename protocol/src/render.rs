@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use imgflo_runtime::describe::describe_image;
 use imgflo_runtime::eval::{Network, Overrides};
 use imgflo_runtime::graph::{Connection, PortRef};
-use imgflo_runtime::ops::{Cancel, Limits, RunContext};
+use imgflo_runtime::ops::{Cancel, FileAccess, Limits, RunContext};
 use imgflo_runtime::value::{PortType, Value};
 use imgflo_runtime::{Graph, Image, Registry};
 use serde_json::{json, Value as Json};
@@ -176,6 +176,7 @@ pub fn render_once(rt: &Arc<Runtime>, id: &str) {
         cancel: Cancel::with_deadline(Instant::now() + RENDER_DEADLINE),
         limits: Limits { max_pixels: rt.options.max_pixels },
         fetch: rt.options.fetch.clone(),
+        files: FileAccess::ReadOnly,
     };
     let mut network_error = None;
     let compiled = match cache.network.as_mut() {

@@ -28,7 +28,7 @@ pub enum ApiError {
     #[error("processing queue is full")]
     QueueFull { retry_after_secs: u64 },
     #[error("processing took longer than {secs} s")]
-    Deadline { secs: u64 },
+    Deadline { secs: f64 },
     #[error("processing failed: {0}")]
     Processing(String),
     #[error("internal error: {0}")]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::{BoxFuture, FutureExt, Shared};
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
 
@@ -36,6 +36,22 @@ impl Lane {
         self.waiting.load(Ordering::SeqCst)
     }
 
+    /// Whether a job would be refused now (every waiting slot taken).
+    pub fn is_full(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) >= self.capacity
+    }
+
+    /// Waits for a free worker; refuses at once when the queue is full. Dropping
+    /// the future gives its waiting slot back.
+    pub async fn acquire(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.capacity {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::QueueFull { retry_after_secs: 2 });
+        }
+        let _slot = WaitSlot(&self.waiting);
+        self.permits.clone().acquire_owned().await.map_err(|_| ApiError::Internal(format!("{} lane closed", self.name)))
+    }
+
     /// Runs `f` on a blocking thread once a worker is free; refuses at once when
     /// the queue is full.
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
@@ -43,24 +59,8 @@ impl Lane {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.capacity {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::QueueFull { retry_after_secs: 2 });
-        }
-        let slot = WaitSlot(&self.waiting);
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::Internal(format!("{} lane closed", self.name)))?;
-        drop(slot);
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            f()
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("worker failed: {e}")))
+        let permit = self.acquire().await?;
+        run_blocking(permit, f).await
     }
 
     /// Stops taking work; waits for running jobs to finish.
@@ -69,30 +69,70 @@ impl Lane {
     }
 }
 
+/// Runs `f` on a blocking thread, holding a lane's worker `permit` until it ends.
+pub async fn run_blocking<T, F>(permit: OwnedSemaphorePermit, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("worker failed: {e}")))
+}
+
+/// Tells a background job that a client now waits for it, so that it moves to the
+/// urgent lane instead of queueing behind pre-heat work.
+#[derive(Clone, Debug)]
+pub struct Urgency(watch::Receiver<bool>);
+
+impl Urgency {
+    pub fn is_urgent(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the job became urgent; never, if it does not.
+    pub async fn became_urgent(&mut self) {
+        if self.0.wait_for(|urgent| *urgent).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 pub type Outcome = Result<(), Arc<ApiError>>;
 type Flight = Shared<BoxFuture<'static, Outcome>>;
+
+/// A job in flight: its shared outcome and the sender of its urgency.
+type InFlight = (Flight, watch::Sender<bool>);
 
 /// In-flight jobs by cache key.
 #[derive(Clone, Default)]
 pub struct Flights {
-    map: Arc<Mutex<HashMap<String, Flight>>>,
+    map: Arc<Mutex<HashMap<String, InFlight>>>,
 }
 
 impl Flights {
     /// Joins the job for `key`, or starts it with `work` (spawned, so it completes
-    /// even if every waiter goes away). Returns the shared outcome and whether an
-    /// existing job was joined.
-    pub fn join<F>(&self, key: &str, work: impl FnOnce() -> F) -> (Flight, bool)
+    /// even if every waiter goes away). An `urgent` waiter (a GET) marks the job
+    /// urgent, which `work` can watch through its `Urgency`. Returns the shared
+    /// outcome and whether an existing job was joined.
+    pub fn join<F>(&self, key: &str, urgent: bool, work: impl FnOnce(Urgency) -> F) -> (Flight, bool)
     where
         F: Future<Output = Outcome> + Send + 'static,
     {
         let mut map = self.map.lock().expect("flights lock");
-        if let Some(f) = map.get(key) {
+        if let Some((f, urgency)) = map.get(key) {
+            if urgent {
+                urgency.send_replace(true);
+            }
             return (f.clone(), true);
         }
+        let (urgency, watcher) = watch::channel(urgent);
         let flights = self.clone();
         let owned_key = key.to_string();
-        let fut = work();
+        let fut = work(Urgency(watcher));
         let handle = tokio::spawn(async move {
             let out = fut.await;
             flights.map.lock().expect("flights lock").remove(&owned_key);
@@ -103,8 +143,13 @@ impl Flights {
         }
         .boxed()
         .shared();
-        map.insert(key.to_string(), shared.clone());
+        map.insert(key.to_string(), (shared.clone(), urgency));
         (shared, false)
+    }
+
+    /// Whether a job for `key` is in flight.
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.lock().expect("flights lock").contains_key(key)
     }
 
     pub fn len(&self) -> usize {
@@ -130,7 +175,7 @@ mod tests {
         let mut coalesced = 0;
         for _ in 0..10 {
             let r = runs.clone();
-            let (f, joined) = flights.join("k", move || async move {
+            let (f, joined) = flights.join("k", false, move |_| async move {
                 r.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 Ok(())
@@ -147,6 +192,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_urgent_waiter_promotes_the_job() {
+        let flights = Flights::default();
+        let (tx, rx) = tokio::sync::oneshot::channel::<bool>();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (bg, joined) = flights.join("k", false, move |mut urgency| async move {
+            assert!(!urgency.is_urgent());
+            started_tx.send(()).unwrap();
+            let promoted = tokio::time::timeout(Duration::from_secs(5), urgency.became_urgent()).await.is_ok();
+            tx.send(promoted).unwrap();
+            Ok(())
+        });
+        assert!(!joined);
+        started_rx.await.unwrap();
+        // Had this work run instead of joining, the GET would get its error.
+        let (get, joined) =
+            flights.join("k", true, |_| async { Err(Arc::new(ApiError::Internal("started twice".into()))) });
+        assert!(joined);
+        assert!(rx.await.unwrap(), "the job saw the GET waiting");
+        assert!(get.await.is_ok() && bg.await.is_ok());
+        assert!(!flights.contains("k"));
+    }
+
+    #[tokio::test]
     async fn full_lane_refuses() {
         let lane = Arc::new(Lane::new("t", 1, 1));
         let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -156,6 +224,7 @@ mod tests {
         let l = lane.clone();
         let queued = tokio::spawn(async move { l.run(|| 1).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(lane.is_full());
         assert!(matches!(lane.run(|| 2).await, Err(ApiError::QueueFull { .. })));
         tx.send(()).unwrap();
         assert!(busy.await.unwrap().is_ok());

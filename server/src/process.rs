@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use imgflo_runtime::codec::{EncodeOptions, OutputFormat};
 use imgflo_runtime::eval::{self, EvalError};
-use imgflo_runtime::ops::{Cancel, Limits, OpError, RunContext};
+use imgflo_runtime::ops::{Cancel, FileAccess, Limits, OpError, RunContext};
 use imgflo_runtime::pipeline::{self, InputLimits, Output, PipelineError};
 use serde_json::{json, Value};
 
@@ -18,6 +18,7 @@ use crate::auth::{AuthError, Scope};
 use crate::cache::{compute_key, CacheKey};
 use crate::error::ApiError;
 use crate::graphs::StoredGraph;
+use crate::jobs::{self, Urgency};
 use crate::metrics::Metrics;
 use crate::request::{self, ProcessingUrl};
 use crate::State;
@@ -84,7 +85,7 @@ fn map_eval_error(state: &State, graph: &StoredGraph, e: EvalError) -> ApiError 
                 });
             ApiError::InvalidParameter { name, message, allowed }
         }
-        EvalError::DeadlineExceeded => ApiError::Deadline { secs: state.cfg.job_deadline.as_secs() },
+        EvalError::DeadlineExceeded => ApiError::Deadline { secs: state.cfg.job_deadline.as_secs_f64() },
         EvalError::Node { source: OpError::TooLarge { .. }, .. } => {
             ApiError::InputImage { input: String::new(), reason: e.to_string() }
         }
@@ -153,8 +154,12 @@ pub fn resolve<'a>(
         let job_state = state.clone();
         let job_url = url.clone();
         let job_key = key.clone();
-        let (flight, joined) = state.flights.join(key.as_str(), move || async move {
-            run_job(&job_state, graph, job_url, job_key, depth, background).await.map_err(Arc::new)
+        // A pre-heat that could not even queue is refused now, not accepted and lost.
+        if background && state.background.is_full() && !state.flights.contains(key.as_str()) {
+            return Err(ApiError::QueueFull { retry_after_secs: 2 });
+        }
+        let (flight, joined) = state.flights.join(key.as_str(), !background, move |urgency| async move {
+            run_job(&job_state, graph, job_url, job_key, depth, urgency).await.map_err(Arc::new)
         });
         if joined {
             Metrics::add(&state.metrics.coalesced, 1);
@@ -175,7 +180,7 @@ async fn run_job(
     url: ProcessingUrl,
     key: CacheKey,
     depth: u8,
-    background: bool,
+    mut urgency: Urgency,
 ) -> Result<(), ApiError> {
     let started = Instant::now();
     let input = match &url.input {
@@ -188,26 +193,36 @@ async fn run_job(
         // Video (in or out) has its own lane and deadline: it never takes a worker
         // image requests wait for.
         let video = url.ext == "mp4" || input.as_deref().is_some_and(imgflo_runtime::video::is_video);
-        let (lane, deadline) = if video {
-            (&state.video, state.cfg.video_deadline)
-        } else if background {
-            (&state.background, state.cfg.job_deadline)
-        } else {
-            (&state.urgent, state.cfg.job_deadline)
-        };
+        let deadline = if video { state.cfg.video_deadline } else { state.cfg.job_deadline };
         let st = state.clone();
         let g = graph.clone();
         let u = url.clone();
         state.metrics.queue_depth.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = lane
-            .run(move || {
-                st.metrics.queue_depth.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-                st.metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let r = render(&st, &g, &u, input, deadline);
-                st.metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-                r
-            })
-            .await;
+        // A pre-heat waits on the background lane until a GET joins it; then it
+        // takes the urgent lane, so GET work never queues behind pre-heating.
+        let permit = if video {
+            state.video.acquire().await
+        } else if urgency.is_urgent() {
+            state.urgent.acquire().await
+        } else {
+            tokio::select! {
+                permit = state.background.acquire() => permit,
+                () = urgency.became_urgent() => state.urgent.acquire().await,
+            }
+        };
+        let result = match permit {
+            Ok(permit) => {
+                jobs::run_blocking(permit, move || {
+                    st.metrics.queue_depth.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    st.metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let r = render(&st, &g, &u, input, deadline);
+                    st.metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    r
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
         if matches!(result, Err(ApiError::QueueFull { .. })) {
             state.metrics.queue_depth.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -250,6 +265,7 @@ fn render(
         cancel: Cancel::with_deadline(Instant::now() + deadline),
         limits: Limits { max_pixels: state.cfg.max_input_pixels },
         fetch: None,
+        files: FileAccess::None,
     };
     let request = pipeline::Request {
         graph: &graph.graph,
@@ -269,7 +285,7 @@ fn render(
         PipelineError::Input(e) => image_err(e.to_string()),
         PipelineError::InputVideo(e) => image_err(e.to_string()),
         PipelineError::NotAVideo => image_err(e.to_string()),
-        PipelineError::Eval(EvalError::DeadlineExceeded) => ApiError::Deadline { secs: deadline.as_secs() },
+        PipelineError::Eval(EvalError::DeadlineExceeded) => ApiError::Deadline { secs: deadline.as_secs_f64() },
         PipelineError::Eval(e) => map_eval_error(state, graph, e),
         PipelineError::Encode(e) => ApiError::Processing(e.to_string()),
         PipelineError::EncodeVideo(e) => ApiError::Processing(e.to_string()),

@@ -47,9 +47,9 @@ pub struct Args {
     /// Jobs that may wait for a worker before requests get 503.
     #[arg(long, env = "IMGFLO_QUEUE")]
     queue: Option<usize>,
-    /// Longest a job may run, in seconds.
-    #[arg(long, env = "IMGFLO_DEADLINE", default_value_t = 30)]
-    deadline: u64,
+    /// Longest a job may run, in seconds (fractions allowed, at least 1 ms).
+    #[arg(long, env = "IMGFLO_DEADLINE", default_value_t = 30.0, value_parser = parse_seconds)]
+    deadline: f64,
     /// Disk cache size cap, in megabytes (least recently used entries go first).
     #[arg(long, env = "IMGFLO_CACHE_MAX_MB", default_value_t = 2048)]
     cache_max_mb: u64,
@@ -87,7 +87,7 @@ impl Args {
         if let Some(q) = self.queue {
             cfg.queue_capacity = q;
         }
-        cfg.job_deadline = Duration::from_secs(self.deadline.max(1));
+        cfg.job_deadline = Duration::from_secs_f64(self.deadline);
         cfg.cache_max_bytes = self.cache_max_mb << 20;
         cfg.database_url = self.database_url;
         cfg.graph_poll = Duration::from_millis(self.graph_poll_ms.max(10));
@@ -175,4 +175,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A duration in seconds: finite, from 1 ms to a day.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if v.is_finite() && (0.001..=86_400.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is out of range (0.001 to 86400 seconds)"))
+    }
 }

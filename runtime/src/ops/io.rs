@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::{ComponentSpec, FnOp, Inputs, OpError, Outputs, Registry, RunContext};
+use super::{ComponentSpec, FileAccess, FnOp, Inputs, OpError, Outputs, Registry, RunContext};
 use crate::codec::{self, DecodeOptions, EncodeOptions, OutputFormat, PngCompression};
 use crate::value::PortSpec;
 
@@ -82,6 +82,9 @@ pub fn register(reg: &mut Registry) {
 
 /// Reads and decodes a local image file.
 pub fn load_file(path: &Path, ctx: &RunContext) -> Result<crate::pixels::Image, OpError> {
+    if ctx.files == FileAccess::None {
+        return Err(OpError::Invalid(format!("cannot read {}: local files are not readable here", path.display())));
+    }
     let bytes = std::fs::read(path).map_err(|e| OpError::Io(format!("cannot read {}: {e}", path.display())))?;
     let opts = DecodeOptions { max_pixels: ctx.limits.max_pixels, ..DecodeOptions::default() };
     let decoded = codec::decode(&bytes, &opts).map_err(|e| OpError::Invalid(format!("{}: {e}", path.display())))?;
@@ -118,11 +121,14 @@ fn load_remote(uri: &str, ctx: &RunContext) -> Result<crate::pixels::Image, OpEr
     Ok(decoded.image)
 }
 
-fn save(inputs: &Inputs, format: OutputFormat) -> Result<Outputs, OpError> {
+fn save(inputs: &Inputs, ctx: &RunContext, format: OutputFormat) -> Result<Outputs, OpError> {
     let img = inputs.require_image("input")?;
     let path = inputs.str("path");
     if path.is_empty() {
         return Err(OpError::Invalid("nothing to save to: set path".into()));
+    }
+    if ctx.files != FileAccess::ReadWrite {
+        return Err(OpError::Invalid(format!("not saved to {path:?}: savers write no files here")));
     }
     let mut opts = EncodeOptions::new(format);
     if inputs.get("quality").is_some() {
@@ -143,16 +149,16 @@ fn save(inputs: &Inputs, format: OutputFormat) -> Result<Outputs, OpError> {
     Ok(Outputs::none())
 }
 
-fn run_save(inputs: &Inputs, _ctx: &RunContext, format: OutputFormat) -> Result<Outputs, OpError> {
-    save(inputs, format)
+fn run_save(inputs: &Inputs, ctx: &RunContext, format: OutputFormat) -> Result<Outputs, OpError> {
+    save(inputs, ctx, format)
 }
 
-fn run_save_by_extension(inputs: &Inputs, _ctx: &RunContext) -> Result<Outputs, OpError> {
+fn run_save_by_extension(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
     let path = inputs.str("path");
     let ext = Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or("");
     let format = OutputFormat::from_extension(&ext.to_ascii_lowercase())
         .ok_or_else(|| OpError::Invalid(format!("cannot tell the format of {path:?} from its extension")))?;
-    save(inputs, format)
+    save(inputs, ctx, format)
 }
 
 /// Writes a file so that readers never see it half-written: temp file, fsync, rename.
@@ -195,6 +201,34 @@ mod tests {
         load.set("path", Value::String(path.display().to_string()));
         let out = reg.get("gegl/load").unwrap().run(&load, &RunContext::default()).unwrap();
         assert_eq!(**out.get("output").unwrap().as_image().unwrap(), *img);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_access_restricts_loaders_and_savers() {
+        let dir = std::env::temp_dir().join(format!("imgflo-io-access-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("y.png");
+        let reg = Registry::builtin();
+        let img = Arc::new(Image::from_rgb8(2, 2, vec![7; 12]).unwrap());
+        let mut save = Inputs::defaults(reg.spec("gegl/png-save").unwrap());
+        save.set("input", Value::Image(img));
+        save.set("path", Value::String(path.display().to_string()));
+        let saver = reg.get("gegl/png-save").unwrap();
+        for files in [FileAccess::ReadOnly, FileAccess::None] {
+            let ctx = RunContext { files, ..RunContext::default() };
+            assert!(matches!(saver.run(&save, &ctx), Err(OpError::Invalid(_))), "{files:?}");
+            assert!(!path.exists(), "{files:?} wrote a file");
+        }
+        saver.run(&save, &RunContext::default()).unwrap();
+        assert!(path.exists());
+        let mut load = Inputs::defaults(reg.spec("gegl/load").unwrap());
+        load.set("path", Value::String(path.display().to_string()));
+        let loader = reg.get("gegl/load").unwrap();
+        let read_only = RunContext { files: FileAccess::ReadOnly, ..RunContext::default() };
+        assert!(loader.run(&load, &read_only).is_ok());
+        let none = RunContext { files: FileAccess::None, ..RunContext::default() };
+        assert!(matches!(loader.run(&load, &none), Err(OpError::Invalid(_))));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

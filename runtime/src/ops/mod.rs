@@ -118,6 +118,20 @@ pub trait Fetch: Send + Sync + std::fmt::Debug {
     fn fetch(&self, uri: &str) -> Result<Vec<u8>, String>;
 }
 
+/// What loader and saver components may do with local files. The graph's author
+/// decides paths, so an edge that runs graphs for others restricts this.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FileAccess {
+    /// Read and write any path: the command line, on the user's own files.
+    #[default]
+    ReadWrite,
+    /// Loaders read local files; savers write nothing (the live runtime, where a
+    /// graph edited over the network must not write files on the host).
+    ReadOnly,
+    /// Neither (the HTTP server: requests name inputs by URL, never by path).
+    None,
+}
+
 /// What an operation sees while it runs.
 #[derive(Clone, Debug, Default)]
 pub struct RunContext {
@@ -125,6 +139,8 @@ pub struct RunContext {
     pub limits: Limits,
     /// Fetcher for remote URIs on loader ports; without one they are refused.
     pub fetch: Option<Arc<dyn Fetch>>,
+    /// Local file access of loaders and savers.
+    pub files: FileAccess,
 }
 
 impl RunContext {
