@@ -2,7 +2,7 @@
 //! with exactly the fields the request gave (minus unknown keys such as `baseDir`).
 
 use imgflo_runtime::graph::{Connection, ExportedPort, Group, PortRef};
-use imgflo_runtime::Graph;
+use imgflo_runtime::{Graph, Registry};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
@@ -204,6 +204,25 @@ fn need_node(g: &Graph, id: &str) -> Handled {
     }
 }
 
+/// Refuses a port that the node's component does not have. Every node has an
+/// `error` outport (its failures go out there when connected or exported).
+/// Components the registry does not know (graphs used as components) are not
+/// checked here; the engine reports their ports when the graph runs.
+fn need_port(registry: &Registry, g: &Graph, node: &str, port: &str, inport: bool) -> Handled {
+    need_node(g, node)?;
+    let component = &g.nodes[node].component;
+    let Some(spec) = registry.spec(component) else { return Ok(()) };
+    if !inport && port.eq_ignore_ascii_case("error") {
+        return Ok(());
+    }
+    let ports = if inport { &spec.inports } else { &spec.outports };
+    if ports.iter().any(|p| p.name.eq_ignore_ascii_case(port)) {
+        return Ok(());
+    }
+    let kind = if inport { "inport" } else { "outport" };
+    Err(format!("Component {component} of node {node} has no {kind} {port}"))
+}
+
 pub(crate) fn handle(ctx: &mut Ctx, req: &Request) -> Handled {
     if req.command == "clear" {
         return clear(ctx, req);
@@ -249,9 +268,10 @@ pub(crate) fn handle(ctx: &mut Ctx, req: &Request) -> Handled {
         "addedge" => {
             let p: Edge = parse(req)?;
             let (src, tgt) = (p.src.to_ref()?, p.tgt.to_ref()?);
+            let registry = ctx.registry;
             let g = &mut entry(ctx, &id).graph;
-            need_node(g, &src.node)?;
-            need_node(g, &tgt.node)?;
+            need_port(registry, g, &src.node, &src.port, false)?;
+            need_port(registry, g, &tgt.node, &tgt.port, true)?;
             let exists = g
                 .connections
                 .iter()
@@ -288,8 +308,9 @@ pub(crate) fn handle(ctx: &mut Ctx, req: &Request) -> Handled {
         "addinitial" => {
             let p: AddInitial = parse(req)?;
             let tgt = p.tgt.to_ref()?;
+            let registry = ctx.registry;
             let g = &mut entry(ctx, &id).graph;
-            need_node(g, &tgt.node)?;
+            need_port(registry, g, &tgt.node, &tgt.port, true)?;
             g.add_iip(p.src.data.clone(), tgt, p.metadata.clone().unwrap_or_default());
             ctx.echo("graph", "addinitial", to_json(&p));
         }
@@ -315,8 +336,9 @@ pub(crate) fn handle(ctx: &mut Ctx, req: &Request) -> Handled {
                 integer_xy(m);
             }
             let inport = req.command == "addinport";
+            let registry = ctx.registry;
             let g = &mut entry(ctx, &id).graph;
-            need_node(g, &p.node)?;
+            need_port(registry, g, &p.node, &p.port, inport)?;
             let port = ExportedPort {
                 node: p.node.clone(),
                 port: p.port.clone(),

@@ -177,9 +177,11 @@ fn upgrade(req: &mut Request<Incoming>, shared: Arc<Shared>) -> Response<Full<By
     let task = async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws_config = WebSocketConfig::default()
-                    .max_message_size(Some(shared.config.max_message_bytes))
-                    .max_frame_size(Some(shared.config.max_message_bytes));
+                // Messages up to 8x the cap are read whole and answered with an error,
+                // so the connection stays usable; beyond that it is closed.
+                let hard_cap = shared.config.max_message_bytes.saturating_mul(8);
+                let ws_config =
+                    WebSocketConfig::default().max_message_size(Some(hard_cap)).max_frame_size(Some(hard_cap));
                 let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config)).await;
                 shared.sessions.fetch_add(1, Ordering::SeqCst);
                 if let Err(e) = session(ws, &shared).await {
@@ -224,7 +226,17 @@ where
         tokio::select! {
             frame = source.next() => match frame {
                 None | Some(Ok(Frame::Close(_))) => break Ok(()),
-                Some(Err(e)) => break Err(e),
+                Some(Err(e)) => {
+                    if let tokio_tungstenite::tungstenite::Error::Capacity(cap) = &e {
+                        session.send(Message::error("runtime", &format!("{cap}: closing the connection")));
+                    }
+                    break Err(e);
+                }
+                Some(Ok(Frame::Text(text))) if text.len() > shared.config.max_message_bytes => {
+                    let limit = shared.config.max_message_bytes;
+                    let message = format!("message of {} bytes is over the limit of {limit} bytes: ignored", text.len());
+                    session.send(Message::error("runtime", &message));
+                }
                 Some(Ok(Frame::Text(text))) => {
                     session.handle_text(text.as_str());
                 }

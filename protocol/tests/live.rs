@@ -286,12 +286,22 @@ fn edited_graphs_are_saved_to_the_graphs_dir() {
     assert!(!fbp.exists() && dir.join("tiny.fbp.orig").exists());
     assert_eq!(imgflo_runtime::graph::file::load(&dir.join("tiny.json")).unwrap().nodes.len(), 2);
 
-    // Read-only: nothing is written.
+    // Read-only (no persist dir, as `--read-only` sets): a graph loaded from a file
+    // is edited live but neither it nor anything beside it is written.
     let ro = temp_dir("persist-ro");
+    let fbp = ro.join("tiny.fbp");
+    let text = "INPORT=a.INPUT:INPUT\nOUTPORT=a.OUTPUT:OUTPUT\na(gegl/nop)\n";
+    std::fs::write(&fbp, text).unwrap();
     let rt = runtime(RuntimeOptions::default());
-    let (mut s, _rx) = Session::connect(rt, 4096);
+    let (mut s, _rx) = Session::connect(rt.clone(), 4096);
+    rt.insert_graph_from("tiny", imgflo_runtime::graph::file::load(&fbp).unwrap(), fbp.clone());
+    send(&mut s, "graph", "addnode", json!({"id": "b", "component": "gegl/nop", "graph": "tiny"}));
     build(&mut s, "other");
-    assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
+    std::thread::sleep(std::time::Duration::from_millis(400)); // past the persist debounce
+    assert_eq!(rt.graph("tiny").unwrap().nodes.len(), 2, "the edit applied");
+    let names: Vec<_> = std::fs::read_dir(&ro).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["tiny.fbp"]);
+    assert_eq!(std::fs::read_to_string(&fbp).unwrap(), text);
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&ro).unwrap();
 }

@@ -164,6 +164,26 @@ fn errors_keep_the_session_usable() {
     // Still fine after all that.
     let node = json!({"id": "a", "component": "core/Repeat", "graph": "g"});
     assert_eq!(one(send(&mut s, "graph", "addnode", node.clone()), "graph:addnode"), node);
+
+    // Ports the component does not have are refused, and nothing is added.
+    send(&mut s, "graph", "addnode", json!({"id": "b", "component": "gegl/crop", "graph": "g"}));
+    let edge = |src: &str, tgt: &str| json!({"src": {"node": "a", "port": src}, "tgt": {"node": "b", "port": tgt}, "graph": "g"});
+    let p = one(send(&mut s, "graph", "addedge", edge("out", "nosuch")), "graph:error");
+    assert_eq!(p["message"], "Component gegl/crop of node b has no inport nosuch");
+    let p = one(send(&mut s, "graph", "addedge", edge("in", "input")), "graph:error");
+    assert_eq!(p["message"], "Component core/Repeat of node a has no outport in");
+    let iip = json!({"src": {"data": 3}, "tgt": {"node": "b", "port": "widht"}, "graph": "g"});
+    let p = one(send(&mut s, "graph", "addinitial", iip), "graph:error");
+    assert!(p["message"].as_str().unwrap().ends_with("has no inport widht"), "{p}");
+    let export = json!({"public": "x", "node": "b", "port": "nosuch", "graph": "g"});
+    one(send(&mut s, "graph", "addinport", export.clone()), "graph:error");
+    one(send(&mut s, "graph", "addoutport", export), "graph:error");
+    let g = rt.graph("g").unwrap();
+    assert!(g.connections.is_empty() && g.inports.is_empty() && g.outports.is_empty());
+    // Case as the fbp parser leaves it, and every node's error outport, are fine.
+    one(send(&mut s, "graph", "addedge", edge("OUT", "Width")), "graph:addedge");
+    let export = json!({"public": "err", "node": "b", "port": "error", "graph": "g"});
+    assert_eq!(topics(&send(&mut s, "graph", "addoutport", export)), ["graph:addoutport", "runtime:ports"]);
 }
 
 #[test]

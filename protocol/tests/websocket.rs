@@ -99,6 +99,40 @@ async fn talks_fbp_protocol_over_websocket() {
     assert!(end.is_ok());
 }
 
+#[tokio::test]
+async fn oversized_messages_get_an_error() {
+    let info = RuntimeInfo { id: "6b1f0e0e-7a43-4c1a-9d5e-2d2c3f1a0b11".into(), label: "t".into(), secret: None };
+    let runtime = Runtime::new(info, Registry::builtin());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = ServerConfig { max_message_bytes: 1024, ..ServerConfig::default() };
+    let server = tokio::spawn(imgflo_protocol::serve(listener, runtime, config, std::future::pending()));
+    let mut ws = connect(addr).await;
+    // Over the cap: an error, and the connection stays usable.
+    let big = json!({"protocol": "graph", "command": "clear", "payload": {"id": "x".repeat(2000)}}).to_string();
+    ws.send(Frame::text(big)).await.unwrap();
+    let r = recv(&mut ws).await;
+    assert_eq!((r["protocol"].as_str(), r["command"].as_str()), (Some("runtime"), Some("error")));
+    assert!(r["payload"]["message"].as_str().unwrap().contains("over the limit of 1024 bytes"), "{r}");
+    send(&mut ws, "runtime", "getruntime", json!({})).await;
+    assert_eq!(recv(&mut ws).await["command"], "runtime");
+    // Far over it: an error, then the connection closes.
+    ws.send(Frame::text("y".repeat(64 * 1024))).await.unwrap();
+    let r = recv(&mut ws).await;
+    assert_eq!(r["command"], "error", "{r}");
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection closes");
+    server.abort();
+}
+
 /// A plain HTTP/1.1 GET; returns the status and body.
 async fn http_get(addr: std::net::SocketAddr, target: &str) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

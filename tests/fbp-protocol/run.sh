@@ -18,8 +18,18 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# fbp-config.json starts the runtime --read-only on the repo's graphs/: the
+# suite's edits must leave that directory exactly as it was.
+graphs_state() { (cd ../../graphs && find . -type f -exec md5sum {} + | sort); }
+graphs_before=$(graphs_state)
 timeout --kill-after=5 120 ./node_modules/.bin/fbp-test "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+sleep 0.5 # past the runtime's save delay, had it saved anything
+if [ "$(graphs_state)" != "$graphs_before" ]; then
+    echo "--read-only runtime changed graphs/:" >&2
+    diff <(echo "$graphs_before") <(graphs_state) >&2
+    status=1
+fi
 
 passed=$(sed -n 's/^[[:space:]]*\([0-9][0-9]*\) passing.*/\1/p' "$log" | tail -n1)
 failed=$(sed -n 's/^[[:space:]]*\([0-9][0-9]*\) failing.*/\1/p' "$log" | tail -n1)
