@@ -7,9 +7,11 @@ cd "$(dirname "$0")/../.."
 
 if [ ! -x /usr/bin/chromium ]; then
   echo "== installing chromium (apt)"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq chromium >/dev/null
 fi
 
 echo "== npm ci (tests/ui)"
