@@ -205,3 +205,40 @@ fn original_generative_graphs_run_unchanged_and_deterministically() {
     let bg = a.to_rgba8().chunks_exact(4).filter(|p| p[..3] == [0xdd, 0xdd, 0xdd]).count();
     assert!(bg < 100 * 100 / 10, "{bg} background pixels");
 }
+
+/// Every graph of the original project loads; the image-processing ones (all but
+/// the msgflo wiring `imgflo-server`, `performance` annotated `@runtime none`, and
+/// `noop`, which copies bytes) validate against our components and run on a photo
+/// with their default parameters: the crops give their default 10x10, the filters
+/// keep the photo's size.
+#[test]
+fn every_original_graph_loads_and_the_image_graphs_run() {
+    let Some(fx) = fixtures() else {
+        println!("SKIPPED: ../shared/fixtures not found");
+        return;
+    };
+    let dir = fx.join("original-graphs");
+    let photo = std::fs::read(fx.join("images/gridbear.jpg")).unwrap();
+    let photo = Arc::new(codec::decode(&photo, &DecodeOptions::default()).unwrap().image);
+    let not_image = ["imgflo-server", "performance", "noop"];
+    let mut ran = Vec::new();
+    for (name, path) in file::list_dir(&dir).unwrap() {
+        let graph = file::load(&path).unwrap_or_else(|e| panic!("{name} does not load: {e}"));
+        if not_image.contains(&name.as_str()) {
+            continue;
+        }
+        let generative = !graph.inports.contains_key("input");
+        let image = (!generative).then(|| photo.clone());
+        let out = run_graph(&graph, Registry::builtin(), &GraphInput { image, params: vec![] }, &RunContext::default())
+            .unwrap_or_else(|e| panic!("{name} does not run: {e}"));
+        let size = out.image.dimensions();
+        match name.as_str() {
+            "crop" | "croprotate" => assert_eq!(size, (10, 10), "{name}: default crop"),
+            _ if generative => assert!(size.0 > 0 && size.1 > 0, "{name}"),
+            _ => assert_eq!(size, photo.dimensions(), "{name} keeps the size"),
+        }
+        ran.push(name);
+    }
+    println!("ran: {}", ran.join(", "));
+    assert_eq!(ran.len(), 13, "the 13 image graphs ran: {ran:?}");
+}

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 use super::{EvalError, Network, Overrides};
-use crate::graph::{ExportedPort, Graph, PortRef};
+use crate::graph::{Connection, ExportedPort, Graph, PortRef};
 use crate::ops::{draw, Inputs, Registry, RunContext};
 use crate::pixels::Image;
 use crate::value::{PortSpec, Value};
@@ -198,7 +198,15 @@ impl PreparedGraph {
             Feed::Canvas { port, blank, resize: options.resize }
         } else {
             let port = graph.inports.get("input").cloned().map(|inport| match options.resize {
-                None => (inport.node, inport.port),
+                None => {
+                    // The request's image replaces whatever else feeds that port (a
+                    // leftover `gegl/load` of a Flowhub export), as imgflo's appended
+                    // load -> input link did.
+                    graph.connections.retain(
+                        |c| !matches!(c, Connection::Edge { tgt, .. } if tgt.node == inport.node && tgt.port == inport.port),
+                    );
+                    (inport.node, inport.port)
+                }
                 Some((w, h)) => {
                     graph.add_node(RESCALE_NODE, "gegl/scale-size-keepaspect");
                     // Appended last, this edge replaces any leftover loader edge.
