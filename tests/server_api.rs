@@ -186,6 +186,15 @@ async fn graphs_listing() {
     assert_eq!(g["abyss-policy"]["metadata"]["values"], serde_json::json!(["none", "clamp", "black", "white"]));
     assert_eq!(g["width"]["metadata"]["type"], "int");
     assert!(!graphs.contains_key("imgflo-server"));
+    // Exactly the graphs of graphs/, by file stem.
+    let mut files: Vec<String> = std::fs::read_dir(common::repo_graphs())
+        .unwrap()
+        .filter_map(|e| e.unwrap().path().file_stem().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = graphs.keys().cloned().collect();
+    listed.sort();
+    assert_eq!(listed, files);
     for name in ["crop", "gradientmap", "gaussianblur", "noop"] {
         assert!(graphs[name]["properties"]["description"].is_string(), "{name} has a description");
     }
@@ -363,7 +372,14 @@ async fn auth_matrix() {
     let nq = format!("{q}&_nocache=true");
     assert_eq!(get(&s.server, &signed("ooShei0queigeeke", "reeva9aijo1Ooj9w", "crop.png", &nq)).await.status(), 403);
     assert_eq!(get(&s.server, &format!("/graph/crop.png?{nq}")).await.status(), 403);
+    let processed_before = processed(&s.server).await;
     assert_eq!(get(&s.server, &signed("niem4Hoodaku", "reiL1ohqu1do", "crop.png", &nq)).await.status(), 301);
+    assert_eq!(processed(&s.server).await, processed_before + 1, "admin _nocache reprocesses");
+    // POST follows the same rules.
+    assert_eq!(post(&s.server, &signed("ooShei0queigeeke", "wrong", "crop.png", q)).await.status(), 403);
+    assert_eq!(post(&s.server, &signed("ooShei0queigeeke", "reeva9aijo1Ooj9w", "crop.png", &nq)).await.status(), 403);
+    let q2 = "input=files%2Fgrid.png&cropwidth=12";
+    assert_eq!(post(&s.server, &signed("ooShei0queigeeke", "reeva9aijo1Ooj9w", "crop.png", q2)).await.status(), 202);
 
     // Apps added to the database while the server runs take effect at once.
     let db = s.data.display().to_string();
@@ -384,10 +400,55 @@ async fn auth_matrix() {
     assert_eq!((r.status().as_u16(), location(&r)), (301, loc), "quota 0 may read the cache");
     let fresh = signed(&zk, &zs, "crop.png", "input=files%2Fgrid.png&cropwidth=13");
     assert_eq!(get(&s.server, &fresh).await.status(), 403, "quota 0 may not process");
+    assert_eq!(post(&s.server, &fresh).await.status(), 403, "quota 0 may not pre-heat");
     // Disabled: nothing, not even cached results.
     add(&["set", &zk, "--enabled", "false", "--quota", "5"]);
     assert_eq!(get(&s.server, &cached).await.status(), 403);
     assert_eq!(post(&s.server, &cached).await.status(), 403);
+}
+
+/// The `imgflo_processed_total` counter from /metrics.
+async fn processed(s: &ServerProc) -> u64 {
+    let text = get(s, "/metrics").await.text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with("imgflo_processed_total ")).expect("processed counter");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn inputs_that_are_not_images_or_too_large_get_422() {
+    let s = setup(&["--max-input-megapixels", "0.04"], &[]);
+    let files = s._dirs.2.path();
+    std::fs::write(files.join("notimage.png"), "hello, not a PNG").unwrap();
+    std::fs::write(files.join("truncated.png"), &grid_png()[..200]).unwrap();
+    for name in ["notimage.png", "truncated.png"] {
+        let r = get(&s.server, &format!("/graph/crop.png?input=files/{name}")).await;
+        assert_eq!(r.status(), 422, "{name}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], 422);
+        assert!(body["error"].as_str().unwrap().contains(name), "{body}");
+    }
+    // grid.png is 256x192 = 0.049 MP, over the 0.04 MP input limit: refused from its
+    // header, before decoding.
+    let r = get(&s.server, "/graph/crop.png?input=files/grid.png").await;
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
+    assert_eq!(processed(&s.server).await, 0);
+}
+
+#[tokio::test]
+async fn head_on_a_processing_url_redirects_without_a_body() {
+    let s = setup(&[], &[]);
+    let path = "/graph/crop.png?input=files/grid.png&cropwidth=17&cropheight=9";
+    let r = client().head(s.server.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 301);
+    let loc = location(&r);
+    assert!(r.bytes().await.unwrap().is_empty());
+    let r = get(&s.server, path).await;
+    assert_eq!((r.status().as_u16(), location(&r)), (301, loc.clone()));
+    assert_eq!(r.headers()["x-imgflo-cache"], "hit");
+    let img = client().get(&loc).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(codec::decode(&img, &Default::default()).unwrap().image.dimensions(), (17, 9));
 }
 
 #[tokio::test]
