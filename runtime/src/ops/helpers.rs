@@ -280,6 +280,18 @@ mod tests {
     }
 
     #[test]
+    fn split_forwards_any_packet_and_waits_for_one() {
+        for v in [Value::Json(json!({"a": [1, 2]})), Value::Int(3), Value::String("s".into())] {
+            let out = run("core/Split", vec![("in", v.clone())]);
+            assert_eq!(out.get("out").map(Value::to_json), Some(v.to_json()));
+        }
+        let img = Arc::new(Image::from_rgba8(1, 1, vec![1, 2, 3, 4]).unwrap());
+        let out = run("core/Split", vec![("in", Value::Image(img.clone()))]);
+        assert!(Arc::ptr_eq(out.get("out").unwrap().as_image().unwrap(), &img), "images are shared, not copied");
+        assert!(run("core/Split", vec![]).0.is_empty());
+    }
+
+    #[test]
     fn extract_property_reads_image_sizes_and_object_keys() {
         let img = Arc::new(Image::from_rgba8(3, 2, vec![0; 24]).unwrap());
         let out =

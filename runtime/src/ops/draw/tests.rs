@@ -171,3 +171,107 @@ fn paths_join_points_and_arrays_of_points() {
     assert_eq!(pixel(&img, 10, 18)[3], 255, "the lower half-circle is stroked");
     assert_eq!(pixel(&img, 10, 2)[3], 0, "the upper half is not");
 }
+
+#[test]
+fn every_builder_makes_its_command() {
+    let p = |x: i32, y: i32| j(json!({"type": "point", "x": x, "y": y}));
+    let cases: Vec<(&str, Vec<(&'static str, Value)>, &str, Json)> = vec![
+        (
+            "canvas/MakeRectangle",
+            vec![("point", p(1, 2)), ("width", j(json!(3))), ("height", j(json!(4)))],
+            "rectangle",
+            json!({"type": "rectangle", "point": {"type": "point", "x": 1, "y": 2}, "width": 3, "height": 4}),
+        ),
+        (
+            "canvas/MakeCircle",
+            vec![("center", p(5, 5)), ("radius", j(json!(2)))],
+            "circle",
+            json!({"type": "circle", "center": {"type": "point", "x": 5, "y": 5}, "radius": 2}),
+        ),
+        (
+            "canvas/MakeArc",
+            vec![("center", p(0, 0)), ("radius", j(json!(1))), ("start", j(json!(0))), ("end", j(json!(1.5)))],
+            "arc",
+            json!({"type": "arc", "center": {"type": "point", "x": 0, "y": 0}, "radius": 1, "start": 0, "end": 1.5, "reverse": false}),
+        ),
+        (
+            "canvas/MakeBezierCurve",
+            vec![("control1", p(0, 1)), ("control2", p(2, 1)), ("end", p(3, 0))],
+            "beziercurve",
+            json!({"type": "beziercurve", "control1": {"type": "point", "x": 0, "y": 1}, "control2": {"type": "point", "x": 2, "y": 1}, "end": {"type": "point", "x": 3, "y": 0}}),
+        ),
+        (
+            "canvas/FillRect",
+            vec![("point", p(0, 0)), ("width", j(json!(2))), ("height", j(json!(2)))],
+            "fillRect",
+            json!({"type": "fillRect", "point": {"type": "point", "x": 0, "y": 0}, "width": 2, "height": 2}),
+        ),
+        (
+            "canvas/StrokeRect",
+            vec![("point", p(0, 0)), ("width", j(json!(2))), ("height", j(json!(2)))],
+            "strokeRect",
+            json!({"type": "strokeRect", "point": {"type": "point", "x": 0, "y": 0}, "width": 2, "height": 2}),
+        ),
+        (
+            "canvas/ClearRect",
+            vec![("point", p(0, 0)), ("width", j(json!(2))), ("height", j(json!(2)))],
+            "clearRect",
+            json!({"type": "clearRect", "point": {"type": "point", "x": 0, "y": 0}, "width": 2, "height": 2}),
+        ),
+        (
+            "canvas/FillStyle",
+            vec![("value", j(json!("#123")))],
+            "fillStyle",
+            json!({"type": "fillStyle", "value": "#123"}),
+        ),
+        (
+            "canvas/StrokeStyle",
+            vec![("value", j(json!("red")))],
+            "strokeStyle",
+            json!({"type": "strokeStyle", "value": "red"}),
+        ),
+        ("canvas/LineWidth", vec![("value", j(json!(3)))], "lineWidth", json!({"type": "lineWidth", "value": 3})),
+    ];
+    for (name, inputs, port, expected) in cases {
+        let out = run(name, inputs);
+        assert_eq!(out.get(port).map(Value::to_json), Some(expected), "{name}");
+    }
+    // Without a required property there is nothing to send yet.
+    assert!(run("canvas/MakeCircle", vec![("radius", j(json!(2)))]).0.is_empty());
+}
+
+#[test]
+fn create_canvas_is_blank_and_limited() {
+    let out = run("canvas/CreateCanvas", vec![("width", Value::Int(7)), ("height", Value::Int(3))]);
+    let img = out.get("canvas").unwrap().as_image().unwrap().clone();
+    assert_eq!(img.dimensions(), (7, 3));
+    assert!(img.to_rgba8().iter().all(|&b| b == 0), "transparent");
+    let op = Registry::builtin().get("canvas/CreateCanvas").unwrap();
+    let mut inputs = Inputs::defaults(op.spec());
+    inputs.set("width", Value::Int(100_000));
+    inputs.set("height", Value::Int(100_000));
+    assert!(matches!(op.run(&inputs, &RunContext::default()), Err(OpError::TooLarge { .. })));
+}
+
+#[test]
+fn styles_curves_and_clearing_draw_as_a_canvas_would() {
+    let p = |x: i32, y: i32| json!({"type": "point", "x": x, "y": y});
+    let curve = json!({"type": "beziercurve", "control1": p(5, 0), "control2": p(15, 0), "end": p(20, 10)});
+    let commands = json!([
+        {"type": "fillStyle", "value": "#f00"},
+        {"type": "fillRect", "point": p(0, 12), "width": 24, "height": 8},
+        {"type": "clearRect", "point": p(4, 14), "width": 4, "height": 4},
+        {"type": "strokeStyle", "value": "#00f"},
+        {"type": "lineWidth", "value": 2},
+        {"type": "stroke", "items": [{"type": "path", "items": [p(0, 10), curve]}]},
+        {"type": "strokeRect", "point": p(16, 14), "width": 4, "height": 4}
+    ]);
+    let img = draw(&canvas(24, 20), &commands, false, &RunContext::default()).unwrap();
+    // The curve's midpoint is at (10, 2.5): the 2-pixel line covers row 2 there.
+    assert_eq!(pixel(&img, 10, 2), [0, 0, 255, 255], "on the curve");
+    assert_eq!(pixel(&img, 10, 9)[3], 0, "not on the chord: the path is not closed");
+    assert_eq!(pixel(&img, 1, 13), [255, 0, 0, 255], "filled in the style set before");
+    assert_eq!(pixel(&img, 5, 15), [0, 0, 0, 0], "cleared to transparent");
+    assert_eq!(pixel(&img, 16, 16), [0, 0, 255, 255], "strokeRect edge in the stroke style");
+    assert_eq!(pixel(&img, 18, 16), [255, 0, 0, 255], "strokeRect leaves the inside");
+}
