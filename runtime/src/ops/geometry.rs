@@ -353,6 +353,75 @@ mod tests {
         assert!((px[c] - 1.0).abs() < 1e-4 && (px[c + 3] - 1.0).abs() < 1e-4);
     }
 
+    /// Black and white halves: a resampled rotation shows which sampler ran.
+    fn halves() -> Image {
+        Image::from_rgb8(8, 8, (0..64).flat_map(|i| if i % 8 < 4 { [0; 3] } else { [255; 3] }).collect()).unwrap()
+    }
+
+    fn opaque_greys(img: &Image) -> Vec<u8> {
+        let px = img.to_rgba8();
+        let mut v: Vec<u8> = px.chunks(4).filter(|p| p[3] == 255).map(|p| p[0]).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn samplers_differ_as_they_should() {
+        let at = |sampler: &str| {
+            let params = [("degrees", Value::Number(30.0)), ("sampler", Value::String(sampler.into()))];
+            run("gegl/rotate-on-center", halves(), &params)
+        };
+        // Nearest copies source pixels: only black and white inside.
+        assert_eq!(opaque_greys(&at("nearest")), [0, 255]);
+        // Linear and cubic blend across the edge.
+        for sampler in ["linear", "cubic", "nohalo", "lohalo"] {
+            let greys = opaque_greys(&at(sampler));
+            assert!(greys.iter().any(|&g| g > 20 && g < 235), "{sampler} blends: {greys:?}");
+        }
+        // Cubic is sharper than linear: fewer mid-grey pixels.
+        let mid = |img: &Image| img.to_rgba8().chunks(4).filter(|p| p[3] == 255 && p[0] > 60 && p[0] < 195).count();
+        assert!(mid(&at("cubic")) <= mid(&at("linear")));
+    }
+
+    #[test]
+    fn gegl_rotate_gives_the_rotated_bounding_box() {
+        // Origins only move the result in GEGL's infinite plane; the saved image is
+        // its bounding box, so origin-x/origin-y do not change the pixels here.
+        let img = grid(6, 4);
+        let a = run("gegl/rotate", img.clone(), &[("degrees", Value::Number(-90.0))]);
+        assert_eq!(a, transform::orient(&img, Orientation::Rotate90));
+        let params = [("degrees", Value::Number(-90.0)), ("origin-x", Value::Number(100.0))];
+        assert_eq!(run("gegl/rotate", img.clone(), &params), a);
+        let b = run("gegl/rotate", img, &[("degrees", Value::Number(30.0))]);
+        // 6x4 turned 30° spans ±3.60 by ±3.23 pixels around its centre: whole
+        // pixels from -4 to 4 each way.
+        assert_eq!(b.dimensions(), (8, 8));
+    }
+
+    #[test]
+    fn orient_applies_each_exif_value() {
+        let img = grid(3, 2);
+        let expected = [
+            (1, img.clone()),
+            (2, transform::orient(&img, Orientation::FlipH)),
+            (3, transform::orient(&img, Orientation::Rotate180)),
+            (4, transform::orient(&img, Orientation::FlipV)),
+            (6, transform::orient(&img, Orientation::Rotate90)),
+            (8, transform::orient(&img, Orientation::Rotate270)),
+        ];
+        for (v, want) in expected {
+            assert_eq!(run("imgflo/orient", img.clone(), &[("orientation", Value::Int(v))]), want, "orientation {v}");
+        }
+        // 5 and 7 transpose: the size swaps and the corner pixels move as a mirror.
+        for v in [5, 7] {
+            let out = run("imgflo/orient", img.clone(), &[("orientation", Value::Int(v))]);
+            assert_eq!(out.dimensions(), (2, 3), "orientation {v}");
+        }
+        let t = run("imgflo/orient", img.clone(), &[("orientation", Value::Int(5))]);
+        assert_eq!(t.to_rgb8()[..3], img.to_rgb8()[..3], "transpose keeps the top-left pixel");
+    }
+
     #[test]
     fn flips() {
         let img = grid(2, 1);

@@ -263,6 +263,77 @@ mod tests {
         assert!(edge[1] < 10, "green bled into {edge:?}");
     }
 
+    fn run(name: &str, img: Image, params: &[(&'static str, crate::value::Value)]) -> Image {
+        let op = Registry::builtin().get(name).unwrap();
+        let mut inputs = Inputs::defaults(op.spec());
+        inputs.set("input", crate::value::Value::Image(std::sync::Arc::new(img)));
+        for (k, v) in params {
+            inputs.set(k, v.clone());
+        }
+        let out = op.run(&inputs, &RunContext::default()).unwrap();
+        (**out.get("output").unwrap().as_image().unwrap()).clone()
+    }
+
+    /// Left half red, right half blue: which part a crop kept shows in its colours.
+    fn red_blue(w: u32, h: u32) -> Image {
+        let px = |x: u32| if x < w / 2 { [255, 0, 0] } else { [0, 0, 255] };
+        Image::from_rgb8(w, h, (0..w * h).flat_map(|i| px(i % w)).collect()).unwrap()
+    }
+
+    #[test]
+    fn resize_component_fits_covers_and_fills() {
+        use crate::value::Value::{Bool, Int, String as S};
+        let size = |params: &[(&'static str, crate::value::Value)]| {
+            run("imgflo/resize", red_blue(400, 200), params).dimensions()
+        };
+        assert_eq!(size(&[("width", Int(100)), ("height", Int(100))]), (100, 50));
+        assert_eq!(size(&[("width", Int(100))]), (100, 50));
+        assert_eq!(size(&[("height", Int(50))]), (100, 50));
+        assert_eq!(size(&[("width", Int(100)), ("height", Int(100)), ("fit", S("cover".into()))]), (100, 100));
+        assert_eq!(size(&[("width", Int(100)), ("height", Int(100)), ("fit", S("fill".into()))]), (100, 100));
+        assert_eq!(size(&[("width", Int(800)), ("enlarge", Bool(false))]), (400, 200));
+        assert_eq!(size(&[("width", Int(800))]), (800, 400));
+        // Cover keeps the part named by the gravity.
+        let cover = |gravity: &str| {
+            let params =
+                [("width", Int(50)), ("height", Int(50)), ("fit", S("cover".into())), ("gravity", S(gravity.into()))];
+            let img = run("imgflo/resize", red_blue(400, 200), &params);
+            assert_eq!(img.dimensions(), (50, 50));
+            img.to_rgb8()
+                .chunks(3)
+                .take(50)
+                .map(|p| {
+                    if p[0] > 200 {
+                        'r'
+                    } else if p[2] > 200 {
+                        'b'
+                    } else {
+                        '-'
+                    }
+                })
+                .collect::<String>()
+        };
+        // Scaled to 100x50 with the edge at x = 50: west keeps x 0-49, east 50-99,
+        // centre 25-74 (a few blended pixels at the edge).
+        let west = cover("west");
+        assert!(west[..45].chars().all(|c| c == 'r'), "{west}");
+        let east = cover("east");
+        assert!(east[5..].chars().all(|c| c == 'b'), "{east}");
+        let centre = cover("center");
+        assert!(centre[..20].chars().all(|c| c == 'r') && centre[30..].chars().all(|c| c == 'b'), "{centre}");
+    }
+
+    #[test]
+    fn scale_size_stretches_to_both_sizes() {
+        use crate::value::Value::Number;
+        let out = run("gegl/scale-size", red_blue(40, 20), &[("x", Number(10.0)), ("y", Number(30.0))]);
+        assert_eq!(out.dimensions(), (10, 30));
+        let out = run("gegl/scale-ratio", red_blue(40, 20), &[("x", Number(0.5)), ("y", Number(2.0))]);
+        assert_eq!(out.dimensions(), (20, 40));
+        let out = run("gegl/scale-size-keepaspect", red_blue(40, 20), &[("x", Number(10.0))]);
+        assert_eq!(out.dimensions(), (10, 5));
+    }
+
     #[test]
     fn refuses_results_over_the_pixel_limit() {
         let mut ctx = RunContext::default();
