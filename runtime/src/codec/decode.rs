@@ -214,3 +214,7 @@ mod tests {
         assert_eq!(back.image, img);
     }
 }
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod layout_tests;
