@@ -175,7 +175,9 @@ fn paths_join_points_and_arrays_of_points() {
 #[test]
 fn every_builder_makes_its_command() {
     let p = |x: i32, y: i32| j(json!({"type": "point", "x": x, "y": y}));
-    let cases: Vec<(&str, Vec<(&'static str, Value)>, &str, Json)> = vec![
+    // (component, its inputs, the outport, the command it sends)
+    type Case = (&'static str, Vec<(&'static str, Value)>, &'static str, Json);
+    let cases: Vec<Case> = vec![
         (
             "canvas/MakeRectangle",
             vec![("point", p(1, 2)), ("width", j(json!(3))), ("height", j(json!(4)))],
