@@ -88,9 +88,52 @@ fn run_gaussian(inputs: &Inputs, ctx: &RunContext) -> Result<Outputs, OpError> {
     let (w, h) = img.dimensions();
     let mut data = img.to_linear_rgba().into_owned();
     premultiply(&mut data);
+    // Without clip-extent the result covers what the blur spreads into: 3·⌈σ⌉
+    // more pixels on each side, as GEGL's gblur-1d grows its bounding box.
+    let (mx, my) = if inputs.bool("clip-extent") { (0, 0) } else { (spread(sx), spread(sy)) };
+    let (w, h, data) = if mx + my > 0 {
+        let (pw, ph) = (u64::from(w) + 2 * mx as u64, u64::from(h) + 2 * my as u64);
+        ctx.check_size(pw, ph)?;
+        (pw as u32, ph as u32, pad(&data, w as usize, h as usize, mx, my, abyss))
+    } else {
+        (w, h, data)
+    };
     let mut out = blur_with(&data, w, h, sx, sy, abyss, filter, ctx)?;
     unpremultiply(&mut out);
     super::linear_output(w, h, out)
+}
+
+/// How far a blur of standard deviation `sigma` spreads, in whole pixels.
+fn spread(sigma: f32) -> usize {
+    if sigma > 0.0 {
+        3 * sigma.ceil() as usize
+    } else {
+        0
+    }
+}
+
+/// Surrounds premultiplied RGBA with `mx` columns and `my` rows of what the
+/// abyss policy says lies outside (edge pixels for clamp).
+fn pad(data: &[f32], w: usize, h: usize, mx: usize, my: usize, abyss: Abyss) -> Vec<f32> {
+    let (pw, ph) = (w + 2 * mx, h + 2 * my);
+    let mut out = Vec::with_capacity(pw * ph * 4);
+    for py in 0..ph {
+        let sy = py.saturating_sub(my).min(h - 1);
+        let inside_y = py >= my && py < my + h;
+        for px in 0..pw {
+            let inside = inside_y && px >= mx && px < mx + w;
+            let sx = px.saturating_sub(mx).min(w - 1);
+            let v = match abyss.constant() {
+                Some(c) if !inside => c,
+                _ => {
+                    let i = (sy * w + sx) * 4;
+                    [data[i], data[i + 1], data[i + 2], data[i + 3]]
+                }
+            };
+            out.extend_from_slice(&v);
+        }
+    }
+    out
 }
 
 /// Blurs premultiplied linear RGBA (4 floats per pixel); returns a new buffer.
@@ -396,6 +439,33 @@ mod tests {
         inputs.set("abyss-policy", Value::String(abyss.into()));
         let out = op.run(&inputs, &RunContext::default()).unwrap();
         (**out.get("output").unwrap().as_image().unwrap()).clone()
+    }
+
+    #[test]
+    fn without_clip_extent_the_output_grows_by_the_spread() {
+        let reg = Registry::builtin();
+        let op = reg.get("gegl/gaussian-blur").unwrap();
+        let run = |abyss: &str, clip: bool| {
+            let mut inputs = Inputs::defaults(op.spec());
+            inputs.set("input", Value::Image(Arc::new(Image::filled_linear(30, 6, [1.0, 0.0, 0.0, 1.0]))));
+            inputs.set("std-dev-x", Value::Number(2.0));
+            inputs.set("std-dev-y", Value::Number(0.5));
+            inputs.set("abyss-policy", Value::String(abyss.into()));
+            inputs.set("clip-extent", Value::Bool(clip));
+            (**op.run(&inputs, &RunContext::default()).unwrap().get("output").unwrap().as_image().unwrap()).clone()
+        };
+        assert_eq!(run("none", true).dimensions(), (30, 6));
+        // σx 2 spreads 6 pixels, σy 0.5 spreads 3.
+        let grown = run("none", false);
+        assert_eq!(grown.dimensions(), (42, 12));
+        let px = grown.to_linear_rgba();
+        let at = |x: usize, y: usize| &px[(y * 42 + x) * 4..][..4];
+        assert!(at(0, 0)[3] < 0.01, "the far corner stays nearly empty");
+        assert!(at(4, 6)[3] > 0.05 && at(4, 6)[3] < 0.5, "the blur fades out beside the image");
+        assert!((at(21, 6)[3] - 1.0).abs() < 1e-3, "the middle is untouched: {}", at(21, 6)[3]);
+        // Clamp extends the edge: still red and opaque all over.
+        let clamped = run("clamp", false).to_linear_rgba().into_owned();
+        assert!(clamped.chunks(4).all(|p| (p[0] - 1.0).abs() < 1e-3 && (p[3] - 1.0).abs() < 1e-3));
     }
 
     #[test]
