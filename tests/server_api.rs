@@ -490,4 +490,15 @@ async fn noop_copies_bytes() {
     let bytes = client().get(location(&r)).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(bytes.as_ref(), grid_png().as_slice());
     assert_eq!(get(&s.server, "/graph/noop?input=files/grid.png&x=1").await.status(), 449);
+    // An extension asks for no conversion: noop.jpg over a PNG keeps the PNG bytes
+    // (and they are served as what they are).
+    let r = get(&s.server, "/graph/noop.jpg?input=files/grid.png").await;
+    assert_eq!(r.status(), 301);
+    let img = client().get(location(&r)).send().await.unwrap();
+    assert_eq!(img.headers()["content-type"], "image/png");
+    assert_eq!(img.bytes().await.unwrap().as_ref(), grid_png().as_slice());
+    // Without an input there is nothing to copy: a clear error, not a hang.
+    let r = get(&s.server, "/graph/noop").await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["parameter"], "input");
 }

@@ -205,6 +205,18 @@ async fn mp4_video_goes_through_customgrey_frame_by_frame() {
     assert_eq!(frames, 30);
     assert!(worst <= 12, "frames are grey (largest channel spread {worst})");
 
+    // video_framerate and video_bitrate: same duration at 10 frames/s, and a
+    // lower bitrate gives a smaller file.
+    let (slow, _) =
+        fetch(&s.server, "/graph/customgrey.mp4?input=files/video.mp4&video_framerate=10&video_bitrate=100").await;
+    let f = video::TempFile::with_bytes("mp4", &slow).unwrap();
+    let info = video::probe(f.path()).unwrap();
+    assert!((info.fps - 10.0).abs() < 0.01, "fps {}", info.fps);
+    assert!((info.duration_s - a.duration_s).abs() < 0.15, "duration {} vs {}", info.duration_s, a.duration_s);
+    let (rich, _) =
+        fetch(&s.server, "/graph/customgrey.mp4?input=files/video.mp4&video_framerate=10&video_bitrate=4000").await;
+    assert!(slow.len() < rich.len(), "100 kb/s gives {} bytes, 4000 kb/s {}", slow.len(), rich.len());
+
     // A still of a video (its first frame), and MP4 of a still refused.
     let img = decode(&fetch(&s.server, "/graph/passthrough.jpg?input=files/video.mp4&width=212").await.0);
     assert_eq!(img.dimensions(), (212, 120));

@@ -304,6 +304,57 @@ mod tests {
         assert!(decode_animation(b"GIF89a\x01", &AnimationLimits::default()).is_err());
     }
 
+    /// A 4x4 GIF: a red first frame, then 2x2 patches disposed as `dispose`.
+    fn patched_gif(dispose: gif::DisposalMethod) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let palette = [255, 0, 0, 0, 0, 255, 0, 255, 0, 0, 0, 0];
+            let mut enc = gif::Encoder::new(&mut out, 4, 4, &palette).unwrap();
+            let frame = |left, top, size: u16, index: u8, dispose| gif::Frame {
+                left,
+                top,
+                width: size,
+                height: size,
+                delay: 5,
+                dispose,
+                buffer: std::borrow::Cow::Owned(vec![index; usize::from(size * size)]),
+                ..gif::Frame::default()
+            };
+            enc.write_frame(&frame(0, 0, 4, 0, gif::DisposalMethod::Keep)).unwrap();
+            enc.write_frame(&frame(0, 0, 2, 1, dispose)).unwrap();
+            enc.write_frame(&frame(2, 2, 2, 2, gif::DisposalMethod::Keep)).unwrap();
+        }
+        out
+    }
+
+    fn at(img: &Image, x: u32, y: u32) -> [u8; 4] {
+        let i = ((y * img.width() + x) * 4) as usize;
+        let d = img.to_rgba8();
+        [d[i], d[i + 1], d[i + 2], d[i + 3]]
+    }
+
+    #[test]
+    fn partial_frames_are_composited_with_their_disposal() {
+        let (red, blue, green) = ([255, 0, 0, 255], [0, 0, 255, 255], [0, 255, 0, 255]);
+        let decode = |d| decode_animation(&patched_gif(d), &AnimationLimits::default()).unwrap().unwrap();
+        for d in [gif::DisposalMethod::Keep, gif::DisposalMethod::Background, gif::DisposalMethod::Previous] {
+            let anim = decode(d);
+            assert_eq!(anim.frames.len(), 3);
+            assert_eq!(anim.frames[0].delay_ms, 50);
+            let second = &anim.frames[1].image;
+            assert_eq!((at(second, 0, 0), at(second, 3, 3)), (blue, red), "{d:?}: the patch over the first frame");
+            let third = &anim.frames[2].image;
+            assert_eq!(at(third, 3, 3), green, "{d:?}");
+            assert_eq!(at(third, 3, 0), red, "{d:?}");
+            let expected = match d {
+                gif::DisposalMethod::Keep => blue,
+                gif::DisposalMethod::Background => [0, 0, 0, 0],
+                _ => red,
+            };
+            assert_eq!(at(third, 0, 0), expected, "{d:?}: the second patch after its disposal");
+        }
+    }
+
     #[test]
     fn frames_of_different_sizes_are_refused() {
         let mut anim = three_frames();
