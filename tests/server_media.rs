@@ -33,6 +33,10 @@ fn animated_gif() -> Vec<u8> {
 }
 
 fn setup() -> Setup {
+    setup_with(&[])
+}
+
+fn setup_with(extra: &[&str]) -> Setup {
     let (data, files) = (TempDir::new("data"), TempDir::new("files"));
     std::fs::write(files.path().join("anim.gif"), animated_gif()).unwrap();
     std::fs::write(
@@ -50,7 +54,9 @@ fn setup() -> Setup {
     let g = common::repo_graphs().display().to_string();
     let d = data.path().display().to_string();
     let f = files.path().display().to_string();
-    let server = ServerProc::start(&["--graphs-dir", &g, "--data-dir", &d, "--files-dir", &f], &[]);
+    let mut args = vec!["--graphs-dir", g.as_str(), "--data-dir", d.as_str(), "--files-dir", f.as_str()];
+    args.extend_from_slice(extra);
+    let server = ServerProc::start(&args, &[]);
     Setup { _dirs: (data, files), server }
 }
 
@@ -230,4 +236,33 @@ async fn mp4_video_goes_through_customgrey_frame_by_frame() {
     let info = video::probe(f.path()).unwrap();
     assert_eq!((info.width, info.height), (40, 30));
     assert!((info.duration_s - 0.35).abs() < 0.2, "{}", info.duration_s);
+}
+
+/// Video runs on its own lane: with one image worker, a still image is processed
+/// while an MP4 job is still running.
+#[tokio::test]
+async fn image_requests_do_not_wait_for_video() {
+    if common::shared_fixtures().is_none() || !have_ffmpeg() {
+        println!("SKIPPED: needs ../shared/fixtures and ffmpeg");
+        return;
+    }
+    let s = setup_with(&["--workers", "1"]);
+    let url = s.server.url("/graph/customgrey.mp4?input=files/video.mp4&video_framerate=90");
+    let video = tokio::spawn(async move { client().get(url).send().await.unwrap().status() });
+    // Wait until the video job is running (the in-flight gauge counts it).
+    let mut running = false;
+    for _ in 0..200 {
+        let text = client().get(s.server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if text.lines().any(|l| l == "imgflo_jobs_in_flight 1") {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(running, "the video job started");
+    let r =
+        client().get(s.server.url("/graph/passthrough.png?input=files/still.png&ignored=lane")).send().await.unwrap();
+    assert_eq!(r.status(), 301);
+    assert!(!video.is_finished(), "the still was done while the video was still processing");
+    assert_eq!(video.await.unwrap(), 301);
 }
