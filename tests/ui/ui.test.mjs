@@ -34,10 +34,14 @@ function tempDir(prefix) {
   return d;
 }
 
-/** Starts `imgflo server` on a free port; resolves once it prints its address. */
-function startServer(dataDir) {
-  const args = ['server', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
+/**
+ * Starts `imgflo server` (or `imgflo serve`, with the live runtime beside it, when
+ * `live`) on free ports; resolves once it prints its address.
+ */
+function startServer(dataDir, live = false) {
+  const args = [live ? 'serve' : 'server', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
     '--graphs-dir', 'graphs', '--files-dir', 'ui/files', '--ui-dir', 'ui'];
+  if (live) args.push('--runtime-port', '0', '--read-only');
   const proc = spawn(bin, args, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stderr.on('data', d => { log = (log + d).slice(-20000); });
@@ -189,6 +193,23 @@ test('the page loads without console errors and lists the graphs, thumbnails two
   }
   assert.ok(most <= 2, `at most two processing requests at a time (saw ${most})`);
   await finish(p, 'load');
+});
+
+test('with the live runtime running, the page links to it in Flowhub', TEST, async () => {
+  const live = await startServer(tempDir('imgflo-ui-live-'), true);
+  try {
+    const info = await (await fetch(live.url + '/runtime')).json();
+    assert.equal(info.running, true);
+    const p = await openPage();
+    await p.page.goto(live.url + '/');
+    await p.page.waitForSelector('#flowhub', { state: 'visible' });
+    const href = await p.page.getAttribute('#flowhub', 'href');
+    assert.equal(href, info.flowhub);
+    assert.ok(href.includes(encodeURIComponent(info.address)) || href.includes(info.address), href);
+    await finish(p, 'flowhub-link');
+  } finally {
+    stopServer(live);
+  }
 });
 
 test('gradientmap with color1 runs and shows an image of the expected size', TEST, async () => {
