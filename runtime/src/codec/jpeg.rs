@@ -130,18 +130,40 @@ fn cmyk_to_rgb(cmyk: &[u8], inverted: bool) -> Vec<u8> {
 
 /// Encodes 8-bit RGB as JPEG.
 pub fn encode(rgb: &[u8], width: u32, height: u32, quality: u8, progressive: bool) -> Result<Vec<u8>, CodecError> {
+    // A grey picture (every pixel R = G = B, as after gegl/gray) is written as a
+    // one-component JPEG, as GEGL's jpg-save wrote grey buffers: a third of the
+    // work and a smaller file for the same pixels. A colour picture stops the scan
+    // at its first coloured pixel.
+    if rgb.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2]) {
+        let luma: Vec<u8> = rgb.chunks_exact(3).map(|p| p[0]).collect();
+        return compress(&luma, PixelFormat::GRAY, Subsamp::Gray, width, height, quality, progressive);
+    }
+    let subsamp = if quality >= 90 { Subsamp::None } else { Subsamp::Sub2x2 };
+    compress(rgb, PixelFormat::RGB, subsamp, width, height, quality, progressive)
+}
+
+fn compress(
+    pixels: &[u8],
+    format: PixelFormat,
+    subsamp: Subsamp,
+    width: u32,
+    height: u32,
+    quality: u8,
+    progressive: bool,
+) -> Result<Vec<u8>, CodecError> {
     let err = |e: turbojpeg::Error| CodecError::Encode { format: "JPEG", message: e.to_string() };
     let mut c = Compressor::new().map_err(err)?;
     c.set_quality(quality.clamp(1, 100) as i32).map_err(err)?;
-    c.set_subsamp(if quality >= 90 { Subsamp::None } else { Subsamp::Sub2x2 }).map_err(err)?;
+    c.set_subsamp(subsamp).map_err(err)?;
     c.set_optimize(true).map_err(err)?;
     c.set_progressive(progressive).map_err(err)?;
+    let channels = format.size();
     c.compress_to_vec(TjImage {
-        pixels: rgb,
+        pixels,
         width: width as usize,
-        pitch: width as usize * 3,
+        pitch: width as usize * channels,
         height: height as usize,
-        format: PixelFormat::RGB,
+        format,
     })
     .map_err(err)
 }
@@ -175,6 +197,26 @@ mod tests {
         assert_eq!((info.width, info.height, info.components), (64, 48, 3));
         let img = decode(&jpg, &info, 2).unwrap();
         assert_eq!(img.dimensions(), (32, 24));
+    }
+
+    #[test]
+    fn grey_pictures_are_one_component_jpegs() {
+        let (w, h) = (40u32, 24u32);
+        let grey: Vec<u8> = (0..w * h).flat_map(|i| [(i % 256) as u8; 3]).collect();
+        let jpg = encode(&grey, w, h, 90, true).unwrap();
+        let info = scan(&jpg).unwrap();
+        assert_eq!((info.width, info.height, info.components), (40, 24, 1));
+        let back = decode(&jpg, &info, 1).unwrap();
+        assert_eq!(back.dimensions(), (40, 24));
+        let rgb = back.to_rgb8();
+        assert!(rgb.chunks(3).all(|p| p[0] == p[1] && p[1] == p[2]));
+        let close = rgb.iter().zip(&grey).all(|(a, b)| a.abs_diff(*b) <= 12);
+        assert!(close, "decodes to the same greys");
+        // One coloured pixel keeps all three components.
+        let mut colour = grey.clone();
+        colour[3 * 100] = 255;
+        colour[3 * 100 + 1] = 0;
+        assert_eq!(scan(&encode(&colour, w, h, 90, true).unwrap()).unwrap().components, 3);
     }
 
     #[test]
