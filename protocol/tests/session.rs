@@ -364,3 +364,38 @@ fn a_client_that_does_not_read_is_dropped() {
     assert_eq!(got, 4);
     assert!(matches!(rx.try_recv(), Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)));
 }
+
+/// Damaged messages (mutations of a real session's) get error replies or are
+/// applied, never a panic, and the session still answers afterwards.
+#[test]
+fn damaged_messages_never_panic() {
+    use imgflo_runtime::testing::{mutate, Rng};
+    let rt = runtime(None);
+    let (mut s, mut rx) = Session::connect(rt, 1 << 16);
+    let seeds: Vec<Vec<u8>> = [
+        json!({"protocol": "graph", "command": "clear", "payload": {"id": "m", "main": true}}),
+        json!({"protocol": "graph", "command": "addnode", "payload": {"id": "a", "component": "gegl/crop", "graph": "m", "metadata": {"x": 1.5}}}),
+        json!({"protocol": "graph", "command": "addnode", "payload": {"id": "b", "component": "core/Repeat", "graph": "m"}}),
+        json!({"protocol": "graph", "command": "addedge", "payload": {"src": {"node": "a", "port": "output"}, "tgt": {"node": "b", "port": "in", "index": 0}, "graph": "m"}}),
+        json!({"protocol": "graph", "command": "addinitial", "payload": {"src": {"data": [1, {"x": null}]}, "tgt": {"node": "a", "port": "width"}, "graph": "m"}}),
+        json!({"protocol": "graph", "command": "renamenode", "payload": {"from": "a", "to": "c", "graph": "m"}}),
+        json!({"protocol": "graph", "command": "addinport", "payload": {"public": "in", "node": "a", "port": "input", "graph": "m"}}),
+        json!({"protocol": "graph", "command": "addgroup", "payload": {"name": "g", "nodes": ["a", "b"], "graph": "m"}}),
+        json!({"protocol": "network", "command": "start", "payload": {"graph": "m"}}),
+        json!({"protocol": "runtime", "command": "packet", "payload": {"graph": "m", "port": "in", "event": "data", "payload": "nonexistent.png"}}),
+        json!({"protocol": "component", "command": "getsource", "payload": {"name": "gegl/crop"}}),
+        json!({"protocol": "network", "command": "getstatus", "payload": {"graph": "m"}}),
+    ]
+    .iter()
+    .map(|m| m.to_string().into_bytes())
+    .collect();
+    let mut rng = Rng(0xf00d);
+    for i in 0..10_000 {
+        let text = String::from_utf8_lossy(&mutate(&mut rng, &seeds[i % seeds.len()])).into_owned();
+        s.handle_text(&text);
+        while rx.try_recv().is_ok() {}
+    }
+    let msgs = send(&mut s, "runtime", "getruntime", json!({}));
+    assert_eq!(msgs[0].topic(), "runtime:runtime");
+    assert_eq!(msgs[0].payload["version"], "0.7");
+}

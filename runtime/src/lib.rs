@@ -13,6 +13,8 @@ pub mod ops;
 pub mod pipeline;
 pub mod pixels;
 pub mod seedrandom;
+#[doc(hidden)]
+pub mod testing;
 pub mod value;
 pub mod video;
 
@@ -21,3 +23,6 @@ pub use graph::Graph;
 pub use ops::{Operation, Registry};
 pub use pixels::Image;
 pub use value::{PortSpec, PortType, Value};
+
+#[cfg(test)]
+mod mutation_tests;

@@ -142,6 +142,31 @@ pub fn within_size_limit(params: &[(String, String)], limit_megapixels: f64) -> 
 mod tests {
     use super::*;
 
+    /// Damaged URLs (mutations of real ones) are refused or parsed, never a panic;
+    /// what parses goes through the size rule and the cache key as a request would.
+    #[test]
+    fn damaged_urls_never_panic() {
+        use imgflo_runtime::testing::{mutate, Rng};
+        let seeds: [&[u8]; 4] = [
+            b"gradientmap.png?input=files%2Fa.jpg&color1=%23ff0000&width=300",
+            b"KEY/0123456789abcdef0123456789abcdef/crop.jpeg?x=1&y=2&_nocache=true",
+            b"noop?input=http%3A%2F%2Fexample.com%2Fa%20b.gif&debug=1",
+            b"croprotate.webp?degrees=-90&height=1e3&width=%E2%82%AC",
+        ];
+        let mut rng = Rng(0x5eed);
+        for i in 0..20_000 {
+            let url = String::from_utf8_lossy(&mutate(&mut rng, seeds[i % seeds.len()])).into_owned();
+            let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+            let segments: Vec<&str> = path.split('/').collect();
+            if let Ok(u) = parse(&segments, query) {
+                let _ = within_size_limit(&u.params, 25.0);
+                let _ = crate::cache::compute_key(&u.graph, "v", &u.canonical_params(), "", u.normalized_ext());
+                let _ = u.search();
+            }
+            let _ = percent_decode(query);
+        }
+    }
+
     #[test]
     fn plain_and_signed_forms() {
         let u = parse(&["gradientmap.png"], "input=files%2Fa.jpg&color1=%23ff0000").unwrap();
