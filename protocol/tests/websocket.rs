@@ -86,17 +86,20 @@ async fn talks_fbp_protocol_over_websocket() {
     drop(b);
     stop_tx.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), server).await.expect("server stops").unwrap().unwrap();
-    // The server closed the connection on shutdown.
-    let end = tokio::time::timeout(Duration::from_secs(5), async {
+    assert!(closes(&mut a).await, "the server closed the connection on shutdown");
+}
+
+/// Whether the connection ends (close frame, error or end of stream) within 5 s.
+async fn closes(ws: &mut Ws) -> bool {
+    let end = async {
         loop {
-            match a.next().await {
+            match ws.next().await {
                 None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => break,
                 Some(Ok(_)) => {}
             }
         }
-    })
-    .await;
-    assert!(end.is_ok());
+    };
+    tokio::time::timeout(Duration::from_secs(5), end).await.is_ok()
 }
 
 #[tokio::test]
@@ -120,16 +123,7 @@ async fn oversized_messages_get_an_error() {
     ws.send(Frame::text("y".repeat(64 * 1024))).await.unwrap();
     let r = recv(&mut ws).await;
     assert_eq!(r["command"], "error", "{r}");
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match ws.next().await {
-                None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => break,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "the connection closes");
+    assert!(closes(&mut ws).await, "the connection closes");
     server.abort();
 }
 
